@@ -1,0 +1,40 @@
+"""The one entry point hidden tests call: ``check(name, student_object, part)``.
+
+Each graded function's checks are split into parts worth their own points, so one
+slip does not zero a whole function. A failing part raises one AssertionError whose
+message is meant for the student: the inputs, what was expected, what came back, and
+the likely mistake. No reference code or hidden-test source reaches the message.
+"""
+from grader import batch_checks, optimizer_checks, schedule_checks, step_checks
+
+STEP_FUNCTIONS = list(step_checks.SPECS)
+SCHEDULES = ["step_decay", "exponential_decay", "cosine_annealing", "warmup_cosine"]
+BATCH_FUNCTIONS = list(batch_checks.PARTS)
+OPTIMIZERS = ["ScratchAdam"]
+
+
+def parts(name):
+    """The names of the parts graded for ``name``, in the order they are worth doing."""
+    if name in STEP_FUNCTIONS:
+        return list(step_checks.PARTS)
+    if name in SCHEDULES:
+        return list(schedule_checks.PARTS) if name in ("cosine_annealing", "warmup_cosine") \
+            else ["basic", "boundaries", "random"]
+    if name in BATCH_FUNCTIONS:
+        return list(batch_checks.PARTS[name])
+    if name in OPTIMIZERS:
+        return list(optimizer_checks.PARTS)
+    raise KeyError(f"no checks for {name!r}")
+
+
+def check(name, obj, part):
+    if part not in parts(name):
+        raise KeyError(f"{name} has no part {part!r}; parts are {parts(name)}")
+    if name in STEP_FUNCTIONS:
+        step_checks.check_step(name, obj, part)
+    elif name in SCHEDULES:
+        schedule_checks.check_schedule(name, obj, part)
+    elif name in BATCH_FUNCTIONS:
+        batch_checks.check_batch(name, obj, part)
+    else:
+        optimizer_checks.check_optimizer(name, obj, part)

@@ -1,0 +1,22 @@
+"""Reference implementations of every graded function (instructor side only).
+
+Each is proven against its torch oracle in ``tests/test_reference_vs_torch.py``.
+Students never receive this package.
+"""
+from grader.reference.momentum import sgd_step, momentum_step, nesterov_step
+from grader.reference.adaptive import adagrad_step, rmsprop_step
+from grader.reference.schedules import (
+    step_decay, exponential_decay, cosine_annealing, warmup_cosine,
+)
+from grader.reference.batch_size import (
+    minibatch_indices, mse_gradient, train_minibatch_sgd, gradient_noise,
+)
+from grader.reference.adam import adam_step, adamw_step, ScratchAdam
+
+__all__ = [
+    "sgd_step", "momentum_step", "nesterov_step",
+    "adagrad_step", "rmsprop_step",
+    "step_decay", "exponential_decay", "cosine_annealing", "warmup_cosine",
+    "minibatch_indices", "mse_gradient", "train_minibatch_sgd", "gradient_noise",
+    "adam_step", "adamw_step", "ScratchAdam",
+]

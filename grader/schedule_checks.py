@@ -1,0 +1,141 @@
+"""Checks for the learning-rate schedules: every step from 0 to past the end, against
+the reference, reporting the first step where the student's schedule goes wrong."""
+
+import numpy as np
+
+from grader import reference as ref
+from grader.mistakes import SCHEDULE_MISTAKES
+from grader.tolerance import SCHEDULE_TOL
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def _params(name, rng):
+    lr0 = float(np.exp(rng.uniform(np.log(1e-4), np.log(2.0))))
+    if name == "step_decay":
+        return dict(lr0=lr0, step_size=int(rng.integers(1, 40)), gamma=float(rng.uniform(0.05, 0.99)))
+    if name == "exponential_decay":
+        return dict(lr0=lr0, gamma=float(rng.uniform(0.8, 0.9999)))
+    lr_min = float(lr0 * rng.uniform(0, 0.2)) if rng.random() < 0.7 else 0.0
+    if name == "cosine_annealing":
+        return dict(lr0=lr0, T_max=int(rng.integers(1, 300)), lr_min=lr_min)
+    warm = int(rng.integers(1, 50))
+    return dict(lr0=lr0, warmup_steps=warm, total_steps=warm + int(rng.integers(1, 300)), lr_min=lr_min)
+
+
+def _phase_steps(name, p):
+    """Steps where a phase changes, with their neighbours: where off-by-one bugs live."""
+    if name == "step_decay":
+        edges = [k * p["step_size"] for k in range(4)]
+    elif name == "exponential_decay":
+        edges = [0, 1]
+    elif name == "cosine_annealing":
+        edges = [0, p["T_max"] // 2, p["T_max"]]
+    else:
+        edges = [0, p["warmup_steps"], p["total_steps"]]
+    return sorted({s for e in edges for s in (e - 1, e, e + 1) if s >= 0})
+
+
+def _horizon(name, p):
+    if name == "step_decay":
+        return 5 * p["step_size"] + 20
+    if name == "exponential_decay":
+        return 220
+    return (p["T_max"] if name == "cosine_annealing" else p["total_steps"]) + 20
+
+
+def _describe(name, p):
+    return f"{name}(step, " + ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                                        for k, v in p.items()) + ")"
+
+
+def _diagnose(name, steps, p, got):
+    for label, wrong in SCHEDULE_MISTAKES.get(name, {}).items():
+        try:
+            vals = [wrong(s, **p) for s in steps]
+        except Exception:
+            continue
+        if all(abs(v - g) <= SCHEDULE_TOL * max(1e-12, abs(v) + abs(g)) for v, g in zip(vals, got)):
+            return label
+    return None
+
+
+def check_steps(name, fn, p, steps, what=""):
+    reference = getattr(ref, name)
+    got = []
+    for s in steps:
+        try:
+            value = fn(s, **p)
+        except Exception as e:
+            raise CheckFailed(f"{_describe(name, p)} raised {type(e).__name__}: {e} at step {s}.") from None
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise CheckFailed(f"{_describe(name, p)} returned {value!r} at step {s}; "
+                              f"it should return one number (a float).") from None
+        got.append(value)
+    for s, g in zip(steps, got):
+        e = reference(s, **p)
+        if not (abs(g - e) <= SCHEDULE_TOL * max(1e-12, abs(g) + abs(e))):
+            right = [t for t in steps if t < s]
+            before = (f" Steps {right[0]} to {right[-1]} were right." if len(right) > 1
+                      else f" Step {right[0]} was right." if right else "")
+            msg = (f"{_describe(name, p)}{what} first goes wrong at step {s}: expected {e:.6g}, "
+                   f"got {g:.6g}.{before}")
+            cause = _diagnose(name, steps, p, got)
+            if cause:
+                msg += f" This matches a known mistake: {cause}."
+            raise CheckFailed(msg)
+
+
+EXAMPLES = {
+    "step_decay": [dict(lr0=0.1, step_size=10, gamma=0.5)],
+    "exponential_decay": [dict(lr0=0.1, gamma=0.9)],
+    "cosine_annealing": [dict(lr0=0.1, T_max=10, lr_min=0.0), dict(lr0=1.0, T_max=4, lr_min=0.1)],
+    "warmup_cosine": [dict(lr0=0.1, warmup_steps=5, total_steps=20, lr_min=0.0),
+                      dict(lr0=1.0, warmup_steps=1, total_steps=4, lr_min=0.2)],
+}
+
+
+def part_basic(name, fn, rng):
+    """The worked examples of the notebook: short horizons, every step."""
+    for p in EXAMPLES[name]:
+        check_steps(name, fn, p, list(range(_horizon(name, p) if name != "exponential_decay" else 30)))
+
+
+def part_boundaries(name, fn, rng, n=50):
+    """Step 0, the steps where a phase changes and their neighbours, steps past the end."""
+    for _ in range(n):
+        p = _params(name, rng)
+        far = _horizon(name, p) + int(rng.integers(0, 1000))
+        check_steps(name, fn, p, sorted(set(_phase_steps(name, p)) | {far}),
+                    what=" (phase boundaries)")
+
+
+def part_random(name, fn, rng, n=200):
+    """Random hyperparameters, every step from 0 to past the end."""
+    for _ in range(n):
+        p = _params(name, rng)
+        check_steps(name, fn, p, list(range(_horizon(name, p))))
+
+
+def part_defaults(name, fn, rng):
+    """lr_min left out means 0."""
+    p = _params(name, rng)
+    p.pop("lr_min", None)
+    check_steps(name, fn, p, list(range(_horizon(name, p))), what=" (lr_min left at its default)")
+
+
+PARTS = {"basic": part_basic, "boundaries": part_boundaries, "random": part_random,
+         "defaults": part_defaults}
+
+
+def check_schedule(name, fn, part):
+    from grader.step_checks import _seed
+    if not callable(fn):
+        raise CheckFailed(f"{name} is not a function.")
+    PARTS[part](name, fn, np.random.default_rng(_seed(name, part)))
+
+

@@ -1,0 +1,349 @@
+"""Checks for the numpy step functions: seeded random cases against the reference.
+
+Every call is checked for exceptions, inputs modified in place, the shape of what
+came back, and its values; the first failure raises one AssertionError saying which
+inputs, what was expected, what came back, and (when a known mistake reproduces the
+result) what the mistake is.
+"""
+import inspect
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from grader import reference as ref
+from grader.mistakes import STEP_MISTAKES
+from grader.tolerance import TOLERANCES, rel_error, worst_index
+
+SHAPES = [(), (1,), (5,), (3, 4), (2, 3, 4)]
+
+
+def _loguniform(rng, lo, hi):
+    return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+
+
+@dataclass
+class StepSpec:
+    name: str
+    reference: object
+    state: tuple                 # state arguments after (x, g), e.g. ("m", "v")
+    nonneg: tuple = ()           # state arguments that are accumulators of squares
+    takes_t: bool = False
+    hyper: object = None         # rng -> dict of hyperparameters
+    defaults: dict = field(default_factory=dict)  # optional hyperparameters and their contract values
+
+    @property
+    def outputs(self):
+        return ("x_new",) + tuple(f"{s}_new" for s in self.state)
+
+
+def _lr(rng, lo=1e-4, hi=10.0):
+    return _loguniform(rng, lo, hi)
+
+
+SPECS = {s.name: s for s in [
+    StepSpec("sgd_step", ref.sgd_step, (), hyper=lambda r: dict(lr=_lr(r))),
+    StepSpec("momentum_step", ref.momentum_step, ("v",),
+             hyper=lambda r: dict(lr=_lr(r), beta=float(r.uniform(0, 0.999)))),
+    StepSpec("nesterov_step", ref.nesterov_step, ("v",),
+             hyper=lambda r: dict(lr=_lr(r), beta=float(r.uniform(0, 0.999)))),
+    StepSpec("adagrad_step", ref.adagrad_step, ("G",), nonneg=("G",),
+             hyper=lambda r: dict(lr=_lr(r), eps=_loguniform(r, 1e-12, 1e-3)),
+             defaults=dict(eps=1e-10)),
+    StepSpec("rmsprop_step", ref.rmsprop_step, ("s",), nonneg=("s",),
+             hyper=lambda r: dict(lr=_lr(r), alpha=float(r.uniform(0.5, 0.9999)),
+                                  eps=_loguniform(r, 1e-12, 1e-3)),
+             defaults=dict(alpha=0.99, eps=1e-8)),
+    StepSpec("adam_step", ref.adam_step, ("m", "v"), nonneg=("v",), takes_t=True,
+             hyper=lambda r: dict(lr=_lr(r, 1e-5, 1.0), beta1=float(r.uniform(0, 0.99)),
+                                  beta2=float(r.uniform(0.9, 0.99999)),
+                                  eps=_loguniform(r, 1e-12, 1e-4)),
+             defaults=dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)),
+    StepSpec("adamw_step", ref.adamw_step, ("m", "v"), nonneg=("v",), takes_t=True,
+             hyper=lambda r: dict(lr=_lr(r, 1e-5, 1.0), beta1=float(r.uniform(0, 0.99)),
+                                  beta2=float(r.uniform(0.9, 0.99999)),
+                                  eps=_loguniform(r, 1e-12, 1e-4),
+                                  weight_decay=_loguniform(r, 1e-4, 1.0)),
+             defaults=dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2)),
+]}
+
+
+@dataclass
+class Case:
+    x: np.ndarray
+    g: np.ndarray
+    state: list
+    hyper: dict
+    t: int = None
+    label: str = ""
+
+    def args(self):
+        return [self.x, self.g, *self.state] + ([self.t] if self.t is not None else [])
+
+    def describe(self, spec):
+        names = ["x", "g", *spec.state]
+        shape = self.x.shape
+        parts = [f"{n} of shape {shape} ({self.x.dtype.name})" if n == "x" else None for n in names]
+        hyper = ", ".join(f"{k}={v:.3g}" for k, v in self.hyper.items())
+        t = f"t={self.t}, " if self.t is not None else ""
+        small = self.x.size <= 3
+        if small:
+            vals = ", ".join(f"{n}={np.round(a, 6).tolist()}" for n, a in zip(names, [self.x, self.g, *self.state]))
+            return f"{spec.name}({vals}, {t}{hyper})" + (f" [{self.label}]" if self.label else "")
+        del parts
+        return (f"{spec.name}(x, g{''.join(', ' + s for s in spec.state)}, {t}{hyper}) with arrays of shape "
+                f"{shape} ({self.x.dtype.name})" + (f" [{self.label}]" if self.label else ""))
+
+
+def random_case(spec, rng, shape=None, dtype=np.float64, **overrides):
+    shape = SHAPES[rng.integers(len(SHAPES))] if shape is None else shape
+    x_scale = _loguniform(rng, 1e-2, 1e2)
+    g_scale = _loguniform(rng, 1e-9, 1e2)
+
+    def draw(scale):
+        return np.asarray(rng.normal(size=shape) * scale, dtype=dtype)
+
+    state = []
+    for s in spec.state:
+        arr = draw(g_scale)
+        state.append(np.asarray(np.abs(arr) * g_scale, dtype=dtype) if s in spec.nonneg else arr)
+    hyper = spec.hyper(rng)
+    hyper.update({k: v for k, v in overrides.items() if k not in ("t", "state", "g")})
+    t = overrides.get("t", int(rng.integers(1, 1000))) if spec.takes_t else None
+    g = overrides.get("g")
+    g = draw(g_scale) if g is None else np.asarray(g, dtype=dtype)
+    if "state" in overrides:
+        state = [np.asarray(s, dtype=dtype) for s in overrides["state"]]
+    return Case(draw(x_scale), g, state, hyper, t)
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+def _normalise(spec, out, case):
+    """Turn what the student returned into a list of float64 arrays, or fail."""
+    n = len(spec.outputs)
+    if n == 1:
+        if isinstance(out, (tuple, list)) and len(out) != np.size(case.x):
+            raise CheckFailed(f"{case.describe(spec)} returned a {type(out).__name__} of "
+                              f"{len(out)} items; it should return the array x_new alone.")
+        outs = [out]
+    else:
+        if not isinstance(out, (tuple, list)) or len(out) != n:
+            got = f"a {type(out).__name__}" + (f" of {len(out)} items" if isinstance(out, (tuple, list)) else "")
+            raise CheckFailed(f"{case.describe(spec)} returned {got}; it should return "
+                              f"the pair ({', '.join(spec.outputs)}).")
+        outs = list(out)
+    arrays = []
+    for name, o in zip(spec.outputs, outs):
+        if o is None:
+            raise CheckFailed(f"{case.describe(spec)} returned None for {name}: did you forget a return value?")
+        try:
+            a = np.asarray(o, dtype=np.float64)
+        except (TypeError, ValueError) as e:
+            raise CheckFailed(f"{case.describe(spec)}: {name} is not an array of numbers ({e}).") from None
+        if a.shape != case.x.shape:
+            raise CheckFailed(f"{case.describe(spec)}: {name} has shape {a.shape}, expected "
+                              f"{case.x.shape}, the shape of x.")
+        arrays.append(a)
+    return arrays
+
+
+def call(spec, fn, case, **kwargs):
+    """Call the student's function on copies, check the inputs were left alone,
+    and return the normalised outputs."""
+    args = [a.copy() for a in case.args()[:2 + len(spec.state)]]
+    if spec.takes_t:
+        args.append(case.t)
+    before = [a.copy() for a in args[:2 + len(spec.state)]]
+    hyper = case.hyper if not kwargs.get("omit_defaults") else {
+        k: v for k, v in case.hyper.items() if k not in spec.defaults}
+    try:
+        out = fn(*args, **hyper)
+    except Exception as e:  # the student's error, reported with the inputs that caused it
+        raise CheckFailed(f"{case.describe(spec)} raised {type(e).__name__}: {e}") from None
+    names = ["x", "g", *spec.state]
+    for name, a, b in zip(names, args, before):
+        if not np.array_equal(a, b, equal_nan=True):
+            raise CheckFailed(f"{case.describe(spec)} changed its input {name} in place "
+                              f"(for example {name} *= ... or {name}[...] = ...); return new arrays "
+                              f"and leave the inputs unchanged.")
+    return _normalise(spec, out, case)
+
+
+def expected(spec, case, omit_defaults=False):
+    args = [np.asarray(a, dtype=np.float64) for a in case.args()[:2 + len(spec.state)]]
+    if spec.takes_t:
+        args.append(case.t)
+    hyper = dict(case.hyper)
+    if omit_defaults:
+        hyper.update(spec.defaults)
+    out = spec.reference(*args, **hyper)
+    return [np.asarray(o, dtype=np.float64) for o in (out if len(spec.outputs) > 1 else [out])]
+
+
+def _reproduces(spec, wrong, case, got, floor, tol):
+    args = [np.asarray(a, dtype=np.float64) for a in case.args()]
+    try:
+        with np.errstate(all="ignore"):
+            out = wrong(*args, **case.hyper)
+    except Exception:
+        return False
+    outs = out if len(spec.outputs) > 1 else [out]
+    return all(rel_error(g, np.asarray(o, dtype=np.float64), floor) <= tol for g, o in zip(got, outs))
+
+
+def diagnose(spec, fn, case, got, floor, tol):
+    """Name the known mistake that reproduces ``got``, if any. A first step from zero
+    state cannot tell some mistakes apart, so a candidate must also reproduce the
+    student's function on two more random cases with non-zero state."""
+    exp = expected(spec, case)
+    if len(got) > 1 and all(rel_error(g, e, floor) <= tol for g, e in zip(got, reversed(exp))):
+        return "the outputs are in the wrong order: return (" + ", ".join(spec.outputs) + ")"
+    rng = np.random.default_rng(_seed(spec.name, "diagnose"))
+    extra = []
+    for _ in range(2):
+        c = random_case(spec, rng, shape=(4,))
+        try:
+            extra.append((c, call(spec, fn, c)))
+        except AssertionError:
+            pass
+    for label, wrong in STEP_MISTAKES.get(spec.name, {}).items():
+        if _reproduces(spec, wrong, case, got, floor, tol) and all(
+                _reproduces(spec, wrong, c, g, *TOLERANCES[np.dtype(np.float64)]) for c, g in extra):
+            return label
+    return None
+
+
+def compare(spec, fn, case, got, exp, context=""):
+    floor, tol = TOLERANCES[np.dtype(case.x.dtype)]
+    for name, g, e in zip(spec.outputs, got, exp):
+        err = rel_error(g, e, floor)
+        if err <= tol:
+            continue
+        idx = worst_index(g, e, floor)
+        at = f" at index {tuple(int(i) for i in idx)}" if idx else ""
+        msg = (f"{case.describe(spec)}{context}: {name} is wrong{at}: expected {e[idx]:.6g}, "
+               f"got {g[idx]:.6g} (relative error {err:.1e}, tolerance {tol:.0e}).")
+        cause = diagnose(spec, fn, case, got, floor, tol)
+        if cause:
+            msg += f" This matches a known mistake: {cause}."
+        raise CheckFailed(msg)
+
+
+def check_case(spec, fn, case, context="", omit_defaults=False):
+    got = call(spec, fn, case, omit_defaults=omit_defaults)
+    compare(spec, fn, case, got, expected(spec, case, omit_defaults=omit_defaults), context)
+    return got
+
+
+# ---------------------------------------------------------------- the parts
+
+def _contract_eps(spec):
+    return {"eps": spec.defaults["eps"]} if "eps" in spec.defaults else {}
+
+
+def part_basic(spec, fn, rng):
+    """A few small float64 cases: a first step from zero state, then one from a
+    non-zero state; the simplest behaviour, so messages show every number."""
+    for k in range(4):
+        case = random_case(spec, rng, shape=(3,), t=1 if k < 2 else int(rng.integers(2, 20)))
+        case.x, case.g = np.round(case.x, 2) + 0.5, np.round(rng.normal(size=3), 2) + 0.25
+        # eps at its contract value: its placement is a subtle slip, graded in "edge" and "random"
+        case.hyper = {**case.hyper, "lr": round(float(rng.uniform(0.05, 0.5)), 2), **_contract_eps(spec)}
+        if k < 2:
+            case.state = [np.zeros(3) for _ in spec.state]
+            case.label = "first step, state starts at zero"
+        else:
+            case.state = [np.round(np.abs(rng.normal(size=3)) + 0.1, 2) for _ in spec.state]
+        check_case(spec, fn, case)
+
+
+def part_random(spec, fn, rng, n=200):
+    """Full agreement on many random cases: every shape, hyperparameters across their
+    useful ranges, gradients from 1e-9 to 1e2."""
+    for i in range(n):
+        check_case(spec, fn, random_case(spec, rng), context=f" (random case {i + 1} of {n})")
+
+
+def part_edge(spec, fn, rng):
+    """Edge values: lr = 0 leaves x unchanged, beta = 0 is plain SGD, tiny gradients
+    where eps matters, float32 inputs, zero gradients, scalars, the contract defaults."""
+    cases = []
+    c = random_case(spec, rng, shape=(4,), lr=0.0)
+    c.label = "lr = 0 must leave x unchanged"
+    cases.append(c)
+    for b in ("beta", "beta1"):
+        if b in spec.hyper(rng):
+            c = random_case(spec, rng, shape=(4,), **{b: 0.0})
+            c.label = f"{b} = 0"
+            cases.append(c)
+    for dtype in (np.float32,):
+        c = random_case(spec, rng, shape=(3, 2), dtype=dtype)
+        c.label = "float32 inputs"
+        cases.append(c)
+    c = random_case(spec, rng, shape=(), g=rng.normal())
+    c.label = "0-d arrays (scalars)"
+    cases.append(c)
+    c = random_case(spec, rng, shape=(5,), g=np.zeros(5))
+    c.label = "zero gradient"
+    cases.append(c)
+    if spec.nonneg or "eps" in spec.defaults:
+        for scale in (1e-9, 1e-7, 1e-5):
+            c = random_case(spec, rng, shape=(6,), g=rng.normal(size=6) * scale,
+                            state=[np.zeros(6) for _ in spec.state], t=1)
+            c.hyper["eps"] = spec.defaults.get("eps", 1e-8)
+            c.label = f"tiny gradients (~{scale:g}) where the position of eps matters"
+            cases.append(c)
+    if "weight_decay" in spec.defaults:
+        c = random_case(spec, rng, shape=(5,), lr=0.5, weight_decay=1.0)
+        c.label = "large lr and weight decay"
+        cases.append(c)
+    for c in cases:
+        check_case(spec, fn, c)
+    if spec.defaults:
+        c = random_case(spec, rng, shape=(4,))
+        c.label = "optional hyperparameters left at their defaults " + str(spec.defaults)
+        check_case(spec, fn, c, omit_defaults=True)
+
+
+def part_trajectory(spec, fn, rng, runs=5, steps=100):
+    """Multi-step runs on random separable quadratics, the outputs fed back as the next
+    inputs, compared with the reference at every step."""
+    for r in range(runs):
+        shape = SHAPES[2 + r % 3]
+        curv = rng.uniform(0.1, 2.0, size=shape)
+        hyper = spec.hyper(rng)
+        hyper.update(lr=min(hyper["lr"], 0.5), **_contract_eps(spec))
+        x = rng.normal(size=shape) * 2
+        mine = [x.copy()] + [np.zeros(shape) for _ in spec.state]
+        theirs = [x.copy()] + [np.zeros(shape) for _ in spec.state]
+        for t in range(1, steps + 1):
+            case = Case(mine[0], curv * mine[0], mine[1:], hyper, t if spec.takes_t else None,
+                        label=f"trajectory {r + 1}, update {t} of {steps}")
+            got = call(spec, fn, case)
+            ref_case = Case(theirs[0], curv * theirs[0], theirs[1:], hyper, case.t)
+            exp = expected(spec, ref_case)
+            compare(spec, fn, case, got, exp,
+                    context=f" (on f(x) = sum(c x^2) / 2, every earlier update agreed)")
+            mine, theirs = got, exp
+
+
+PARTS = {"basic": part_basic, "random": part_random, "edge": part_edge,
+         "trajectory": part_trajectory}
+
+
+def check_step(name, fn, part):
+    spec = SPECS[name]
+    if not callable(fn):
+        raise CheckFailed(f"{name} is not a function.")
+    sig_ok = len(inspect.signature(fn).parameters) >= 2 + len(spec.state)
+    if not sig_ok:
+        raise CheckFailed(f"{name} takes too few arguments; keep the signature given in the TODO cell.")
+    rng = np.random.default_rng(_seed(name, part))
+    PARTS[part](spec, fn, rng)
+
+
+def _seed(*words):
+    # A stable seed per (function, part): Python's hash() is salted per process.
+    return int.from_bytes("/".join(words).encode(), "little") % 2**32

@@ -1,0 +1,34 @@
+"""nbgrader configuration of the course, read by every nbgrader command run from here.
+
+Gradebook: SQLite at the repository root unless NBGRADER_DB_URL holds another
+SQLAlchemy URL (for example postgresql://user@localhost/gradebook).
+"""
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+c.CourseDirectory.root = HERE
+c.CourseDirectory.course_id = "optim-dl"
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "course"
+c.CourseDirectory.db_url = os.environ.get(
+    "NBGRADER_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db"))
+
+# The toolkit package lives beside the assignments' folders, not as an assignment.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# nbgrader gives a test cell zero points for any output on stderr. In this course a
+# check's verdict is its exception; stderr only ever carries library warnings (torch,
+# matplotlib, numpy overflow in a student's diverging run) or progress bars, so it is
+# dropped before grading instead of costing a correct answer its points.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = r"[\s\S]"
+
+# A notebook runs in seconds; a generous bound still ends a student's infinite loop.
+c.Execute.timeout = 120
+c.Execute.interrupt_on_timeout = True

@@ -1,0 +1,85 @@
+"""The grading checks discriminate: every realistic wrong implementation in the
+catalogue loses the points of the right parts with a message naming the problem;
+every correct implementation, however written, gets full marks."""
+import numpy as np
+import pytest
+
+import grader
+from grader import reference as ref
+from tests.catalogue import steps as step_catalogue
+
+ALL = (grader.checks.STEP_FUNCTIONS + grader.checks.SCHEDULES + grader.checks.BATCH_FUNCTIONS
+       + grader.checks.OPTIMIZERS)
+
+
+def outcome(name, fn):
+    """part -> None when the part passes, else the failure message."""
+    result = {}
+    for part in grader.parts(name):
+        try:
+            grader.check(name, fn, part)
+            result[part] = None
+        except AssertionError as e:
+            result[part] = str(e)
+    return result
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_reference_gets_full_marks(name):
+    assert outcome(name, getattr(ref, name)) == {p: None for p in grader.parts(name)}
+
+
+def _wrong_cases(catalogue):
+    return [pytest.param(name, fn, parts, phrase, id=f"{name}: {label}")
+            for name, rows in catalogue.WRONG.items() for label, fn, parts, phrase in rows]
+
+
+def _right_cases(catalogue):
+    return [pytest.param(name, fn, id=f"{name}: {fn.__name__}")
+            for name, fns in catalogue.RIGHT.items() for fn in fns]
+
+
+def assert_loses_right_points(name, fn, failing, phrase):
+    result = outcome(name, fn)
+    lost = {p for p, msg in result.items() if msg}
+    assert lost == failing, f"{name}: expected to lose {sorted(failing)}, lost {sorted(lost)}: {result}"
+    messages = [m for m in result.values() if m]
+    assert any(phrase in m for m in messages), f"no message names the problem ({phrase!r}): {messages}"
+    for m in messages:  # readable: names the function and says what came back
+        assert name in m and len(m) < 900, m
+
+
+@pytest.mark.parametrize("name, fn, failing, phrase", _wrong_cases(step_catalogue))
+def test_wrong_step_loses_points(name, fn, failing, phrase):
+    assert_loses_right_points(name, fn, failing, phrase)
+
+
+@pytest.mark.parametrize("name, fn", _right_cases(step_catalogue))
+def test_right_step_gets_full_marks(name, fn):
+    assert outcome(name, fn) == {p: None for p in grader.parts(name)}
+
+
+def test_float32_arithmetic_gets_full_marks():
+    """A student who keeps every value in the inputs' dtype (hyperparameters cast too)
+    passes: float32 inputs are compared at float32 tolerance."""
+    def momentum_f32(x, g, v, lr, beta):
+        lr, beta = x.dtype.type(lr), x.dtype.type(beta)
+        v_new = (beta * v + g).astype(x.dtype)
+        return (x - lr * v_new).astype(x.dtype), v_new
+    assert outcome("momentum_step", momentum_f32) == {p: None for p in grader.parts("momentum_step")}
+
+
+def test_messages_show_inputs_expected_and_got():
+    msg = outcome("sgd_step", step_catalogue.sgd_plus)["basic"]
+    assert "sgd_step(x=" in msg and "expected" in msg and "got" in msg and "lr=" in msg
+
+
+def test_exception_in_student_code_is_reported_with_inputs():
+    def broken(x, g, v, lr, beta):
+        raise ValueError("shapes do not match")
+    msg = outcome("momentum_step", broken)["basic"]
+    assert "raised ValueError: shapes do not match" in msg and "momentum_step(" in msg
+
+
+def test_not_a_function():
+    assert "is not a function" in outcome("sgd_step", None)["basic"]

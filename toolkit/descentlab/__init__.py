@@ -1,0 +1,17 @@
+"""descentlab: the student toolkit of the course.
+
+Landscapes with exact gradients, a runner that applies any step function of the
+course, and small helpers for the visible tests. It never imports ``grader``.
+"""
+from descentlab.landscapes import (
+    Landscape, Quadratic, Rosenbrock, DoubleWell, Saddle, Himmelblau,
+    quadratic, ravine, rosenbrock, double_well, saddle, himmelblau,
+)
+from descentlab.runner import Trajectory, run
+from descentlab.checks import assert_close, rel_error
+
+__all__ = [
+    "Landscape", "Quadratic", "Rosenbrock", "DoubleWell", "Saddle", "Himmelblau",
+    "quadratic", "ravine", "rosenbrock", "double_well", "saddle", "himmelblau",
+    "Trajectory", "run", "assert_close", "rel_error",
+]

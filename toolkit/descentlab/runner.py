@@ -1,0 +1,73 @@
+"""Run any step function of the course on a landscape and keep the whole path.
+
+Every graded step function has the form ``step(x, g, *state, **hyper)`` and returns
+either ``x_new`` or ``(x_new, *state_new)``. The runner starts each state array at
+zero, passes ``t`` (the 1-based update index) to functions that take it, and
+forwards the hyperparameters by name, so one loop serves SGD, momentum, AdaGrad,
+RMSprop and Adam alike.
+"""
+import inspect
+from dataclasses import dataclass
+
+import numpy as np
+
+STEP_COUNTER = "t"
+
+
+@dataclass
+class Trajectory:
+    xs: np.ndarray      # (steps + 1, dim): the start, then the point after each update
+    losses: np.ndarray  # (steps + 1,)
+
+    @property
+    def final(self):
+        return self.xs[-1]
+
+    @property
+    def diverged(self):
+        return not np.all(np.isfinite(self.losses))
+
+    def distance_to(self, point):
+        """Distance from every point of the path to ``point``: shape (steps + 1,)."""
+        return np.linalg.norm(self.xs - np.asarray(point, dtype=float), axis=-1)
+
+    def steps_to_reach(self, point, tol):
+        """First update index after which the path stays within ``tol`` of ``point``
+        (None if it never settles there)."""
+        far = np.nonzero(~(self.distance_to(point) <= tol))[0]
+        if len(far) == 0:
+            return 0
+        return None if far[-1] == len(self.xs) - 1 else int(far[-1] + 1)
+
+
+def state_names(step):
+    """Names of the state arguments of ``step``: those after (x, g) with no default
+    that are not hyperparameters the caller is expected to pass."""
+    params = list(inspect.signature(step).parameters.values())[2:]
+    hyper = {"lr", "beta", "alpha", "eps", "beta1", "beta2", "weight_decay", STEP_COUNTER}
+    return [p.name for p in params if p.name not in hyper]
+
+
+def run(step, landscape, x0, steps, **hyper):
+    """Apply ``step`` for ``steps`` updates from ``x0`` on ``landscape``.
+
+    A path that overflows is kept as it is (inf and nan included) so a plot can show
+    the divergence; numpy's overflow warnings are silenced for that reason.
+    """
+    x = np.array(x0, dtype=float).reshape(landscape.dim)
+    names = state_names(step)
+    takes_t = STEP_COUNTER in inspect.signature(step).parameters
+    state = [np.zeros_like(x) for _ in names]
+    xs, losses = [x.copy()], [landscape.value(x)]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            extra = {STEP_COUNTER: t} if takes_t else {}
+            out = step(x, landscape.grad(x), *state, **extra, **hyper)
+            if names:
+                x, *state = out
+            else:
+                x = out
+            x = np.asarray(x, dtype=float)
+            xs.append(x.copy())
+            losses.append(landscape.value(x))
+    return Trajectory(np.array(xs), np.array(losses))
