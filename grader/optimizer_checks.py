@@ -127,7 +127,7 @@ def part_state(cls, rng):
                           f"'exp_avg_sq'; missing {sorted(missing)} (found {sorted(st)}).")
     if int(torch.as_tensor(st["step"]).item()) != 10:
         raise CheckFailed(f"{label}: after 10 steps state['step'] is {st['step']}, expected 10.")
-    if st["exp_avg"].data_ptr() == p0.grad.data_ptr() or st["exp_avg_sq"].data_ptr() == p0.grad.data_ptr():
+    if p0.grad is not None and p0.grad.data_ptr() in (st["exp_avg"].data_ptr(), st["exp_avg_sq"].data_ptr()):
         raise CheckFailed(f"{label}: the state shares memory with the gradient (in-place aliasing); "
                           f"create it with torch.zeros_like(p).")
     saved = copy.deepcopy(opt.state_dict())

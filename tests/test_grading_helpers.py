@@ -6,7 +6,12 @@ import pytest
 
 import grader
 from grader import reference as ref
+from tests.catalogue import batch as batch_catalogue
+from tests.catalogue import optimizers as optimizer_catalogue
+from tests.catalogue import schedules as schedule_catalogue
 from tests.catalogue import steps as step_catalogue
+
+CATALOGUES = [step_catalogue, schedule_catalogue, batch_catalogue, optimizer_catalogue]
 
 ALL = (grader.checks.STEP_FUNCTIONS + grader.checks.SCHEDULES + grader.checks.BATCH_FUNCTIONS
        + grader.checks.OPTIMIZERS)
@@ -35,7 +40,7 @@ def _wrong_cases(catalogue):
 
 
 def _right_cases(catalogue):
-    return [pytest.param(name, fn, id=f"{name}: {fn.__name__}")
+    return [pytest.param(name, fn, id=f"{name}: {getattr(fn, '__name__', 'lambda')}")
             for name, fns in catalogue.RIGHT.items() for fn in fns]
 
 
@@ -49,13 +54,13 @@ def assert_loses_right_points(name, fn, failing, phrase):
         assert name in m and len(m) < 900, m
 
 
-@pytest.mark.parametrize("name, fn, failing, phrase", _wrong_cases(step_catalogue))
-def test_wrong_step_loses_points(name, fn, failing, phrase):
+@pytest.mark.parametrize("name, fn, failing, phrase", [c for cat in CATALOGUES for c in _wrong_cases(cat)])
+def test_wrong_implementation_loses_the_right_points(name, fn, failing, phrase):
     assert_loses_right_points(name, fn, failing, phrase)
 
 
-@pytest.mark.parametrize("name, fn", _right_cases(step_catalogue))
-def test_right_step_gets_full_marks(name, fn):
+@pytest.mark.parametrize("name, fn", [c for cat in CATALOGUES for c in _right_cases(cat)])
+def test_correct_variant_gets_full_marks(name, fn):
     assert outcome(name, fn) == {p: None for p in grader.parts(name)}
 
 
@@ -83,3 +88,22 @@ def test_exception_in_student_code_is_reported_with_inputs():
 
 def test_not_a_function():
     assert "is not a function" in outcome("sgd_step", None)["basic"]
+
+
+def test_every_graded_function_has_a_catalogue():
+    """No graded function goes without wrong and right implementations to test against."""
+    wrong = {n for cat in CATALOGUES for n in cat.WRONG}
+    right = {n for cat in CATALOGUES for n in cat.RIGHT}
+    assert wrong == right == set(ALL)
+
+
+@pytest.mark.parametrize("bug", ["eps inside the sqrt", "no bias correction", "t off by one"])
+def test_deliberately_wrong_reference_is_flagged(bug):
+    """The acceptance case of the foundation issue: a reference with one of these bugs
+    fails the checks with a message that names it."""
+    fn = {row[0]: row[1] for row in step_catalogue.WRONG["adam_step"]}[bug]
+    messages = [m for m in outcome("adam_step", fn).values() if m]
+    assert messages
+    phrase = {"eps inside the sqrt": "eps is inside the square root",
+              "no bias correction": "no bias correction", "t off by one": "off by one"}[bug]
+    assert any(phrase in m for m in messages), messages
