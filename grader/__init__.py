@@ -3,6 +3,6 @@
 Hidden tests call ``grader.check(name, student_object, part)``. Students never get
 this package; it imports the student toolkit, never the other way round.
 """
-from grader.checks import check, parts
+from grader.checks import check, check_answer, parts
 
-__all__ = ["check", "parts"]
+__all__ = ["check", "check_answer", "parts"]

@@ -3,7 +3,7 @@
 Each is proven against its torch oracle in ``tests/test_reference_vs_torch.py``.
 Students never receive this package.
 """
-from grader.reference.momentum import sgd_step, momentum_step, nesterov_step
+from grader.reference.momentum import sgd_step, momentum_step, nesterov_step, ema_to_torch_lr
 from grader.reference.adaptive import adagrad_step, rmsprop_step
 from grader.reference.schedules import (
     step_decay, exponential_decay, cosine_annealing, warmup_cosine,
@@ -14,7 +14,7 @@ from grader.reference.batch_size import (
 from grader.reference.adam import adam_step, adamw_step, ScratchAdam
 
 __all__ = [
-    "sgd_step", "momentum_step", "nesterov_step",
+    "sgd_step", "momentum_step", "nesterov_step", "ema_to_torch_lr",
     "adagrad_step", "rmsprop_step",
     "step_decay", "exponential_decay", "cosine_annealing", "warmup_cosine",
     "minibatch_indices", "mse_gradient", "train_minibatch_sgd", "gradient_noise",

@@ -17,3 +17,9 @@ def nesterov_step(x, g, v, lr, beta):
     g = np.asarray(g)
     v_new = beta * np.asarray(v) + g
     return np.asarray(x) - lr * (g + beta * v_new), v_new
+
+
+def ema_to_torch_lr(lr_ema, beta):
+    # EMA form: v' = beta v' + (1 - beta) g, x -= lr_ema v'. Since v' = (1 - beta) v,
+    # it is torch's form with lr = lr_ema (1 - beta).
+    return lr_ema * (1 - beta)

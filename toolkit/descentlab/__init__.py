@@ -8,10 +8,10 @@ from descentlab.landscapes import (
     quadratic, ravine, rosenbrock, double_well, saddle, himmelblau,
 )
 from descentlab.runner import Trajectory, run
-from descentlab.checks import assert_close, rel_error
+from descentlab.checks import assert_close, assert_number, claim, rel_error
 
 __all__ = [
     "Landscape", "Quadratic", "Rosenbrock", "DoubleWell", "Saddle", "Himmelblau",
     "quadratic", "ravine", "rosenbrock", "double_well", "saddle", "himmelblau",
-    "Trajectory", "run", "assert_close", "rel_error",
+    "Trajectory", "run", "assert_close", "assert_number", "claim", "rel_error",
 ]

@@ -26,3 +26,21 @@ def assert_close(actual, expected, what, tol=1e-7, inputs=None):
         raise AssertionError(f"{what}{where}: expected {np.round(expected_arr, 6).tolist()}, "
                              f"got {np.round(actual_arr, 6).tolist()} "
                              f"(relative error {err:.1e}).")
+
+
+def claim(statement, holds, evidence=""):
+    """Guard a sentence of the notebook's text with the experiment that supports it:
+    the notebook cannot run while the statement is false."""
+    if not holds:
+        raise AssertionError(f"The text says: {statement}. This run shows otherwise"
+                             + (f": {evidence}" if evidence else "") + ".")
+
+
+def assert_number(value, name):
+    """Visible check for a numeric answer: a finite number, without revealing it."""
+    try:
+        ok = np.isfinite(float(value))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise AssertionError(f"{name} should be a finite number, got {value!r}.")

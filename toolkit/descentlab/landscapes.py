@@ -46,7 +46,8 @@ class Quadratic(Landscape):
         self.mu, self.L = float(curvature), float(curvature * kappa)
         c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))
         R = np.array([[c, -s], [s, c]])
-        self.A = R @ np.diag([self.mu, self.L]) @ R.T
+        A = R @ np.diag([self.mu, self.L]) @ R.T
+        self.A = (A + A.T) / 2  # exactly symmetric, so f and grad use the same entries
         span = 2.0
         super().__init__(name or f"quadratic (kappa={kappa:g}, angle={angle:g} deg)", 2,
                          [np.zeros(2)], ((-span, span), (-span, span)))
@@ -148,8 +149,9 @@ class Himmelblau(Landscape):
     """(x^2 + y - 11)^2 + (x + y^2 - 7)^2: four global minima, all with f = 0."""
 
     def __init__(self):
-        minima = [np.array([3.0, 2.0]), np.array([-2.805118, 3.131312]),
-                  np.array([-3.779310, -3.283186]), np.array([3.584428, -1.848126])]
+        minima = [np.array([3.0, 2.0]), np.array([-2.805118086952745, 3.131312518250573]),
+                  np.array([-3.779310253377747, -3.283185991286170]),
+                  np.array([3.584428340330492, -1.848126526964404])]
         super().__init__("Himmelblau", 2, minima, ((-5.0, 5.0), (-5.0, 5.0)))
 
     def f(self, x):

@@ -29,7 +29,8 @@ class Trajectory:
 
     def distance_to(self, point):
         """Distance from every point of the path to ``point``: shape (steps + 1,)."""
-        return np.linalg.norm(self.xs - np.asarray(point, dtype=float), axis=-1)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return np.linalg.norm(self.xs - np.asarray(point, dtype=float), axis=-1)
 
     def steps_to_reach(self, point, tol):
         """First update index after which the path stays within ``tol`` of ``point``
@@ -40,12 +41,12 @@ class Trajectory:
         return None if far[-1] == len(self.xs) - 1 else int(far[-1] + 1)
 
 
-def state_names(step):
-    """Names of the state arguments of ``step``: those after (x, g) with no default
-    that are not hyperparameters the caller is expected to pass."""
+def state_names(step, hyper=()):
+    """Names of the state arguments of ``step``: those after (x, g) that have no
+    default, are not passed by the caller (``hyper``) and are not the counter t."""
     params = list(inspect.signature(step).parameters.values())[2:]
-    hyper = {"lr", "beta", "alpha", "eps", "beta1", "beta2", "weight_decay", STEP_COUNTER}
-    return [p.name for p in params if p.name not in hyper]
+    return [p.name for p in params
+            if p.default is inspect.Parameter.empty and p.name not in hyper and p.name != STEP_COUNTER]
 
 
 def run(step, landscape, x0, steps, **hyper):
@@ -55,7 +56,7 @@ def run(step, landscape, x0, steps, **hyper):
     the divergence; numpy's overflow warnings are silenced for that reason.
     """
     x = np.array(x0, dtype=float).reshape(landscape.dim)
-    names = state_names(step)
+    names = state_names(step, hyper)
     takes_t = STEP_COUNTER in inspect.signature(step).parameters
     state = [np.zeros_like(x) for _ in names]
     xs, losses = [x.copy()], [landscape.value(x)]

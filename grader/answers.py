@@ -1,0 +1,50 @@
+"""Checks for short numeric answers and small conversion functions. The expected
+values stay here, on the instructor's side, so feedback never shows them."""
+import math
+
+import numpy as np
+
+from grader import reference as ref
+
+
+class CheckFailed(AssertionError):
+    pass
+
+
+# key -> (value, relative tolerance, hint shown when the answer is wrong)
+ANSWERS = {
+    "stable_lr": (0.04, 1e-3,
+                  "gradient descent on a quadratic converges exactly when lr < 2 / L, with L the "
+                  "largest eigenvalue of the Hessian (here the Hessian is diag(2, 50))"),
+    "velocity_limit": (100.0, 1e-3,
+                       "under a constant gradient v_new = beta v + g settles where v = beta v + g"),
+    "momentum_rate": (9 / 11, 1e-3,
+                      "with the best lr and beta the heavy ball contracts by (sqrt(kappa) - 1) / (sqrt(kappa) + 1) per step"),
+}
+
+
+def check_answer(key, value):
+    expected, tol, hint = ANSWERS[key]
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise CheckFailed(f"{key}: the answer should be a number, got {value!r}.") from None
+    if not math.isfinite(value) or abs(value - expected) > tol * abs(expected):
+        raise CheckFailed(f"{key}: {value:g} is not right. Hint: {hint}.")
+
+
+def check_ema_to_torch_lr(fn, part="random"):
+    rng = np.random.default_rng(11)
+    for _ in range(100):
+        lr, beta = float(np.exp(rng.uniform(-9, 2))), float(rng.uniform(0, 0.999))
+        try:
+            got = float(fn(lr, beta))
+        except Exception as e:
+            raise CheckFailed(f"ema_to_torch_lr(lr_ema={lr:.3g}, beta={beta:.3g}) raised "
+                              f"{type(e).__name__}: {e}") from None
+        exp = ref.ema_to_torch_lr(lr, beta)
+        if not abs(got - exp) <= 1e-9 * abs(exp):
+            hint = (" That is lr_ema / (1 - beta): the EMA velocity is the smaller one, v' = (1 - beta) v."
+                    if abs(got - lr / (1 - beta)) <= 1e-9 * abs(got) else "")
+            raise CheckFailed(f"ema_to_torch_lr(lr_ema={lr:.3g}, beta={beta:.3g}): expected {exp:.6g}, "
+                              f"got {got:.6g}.{hint}")

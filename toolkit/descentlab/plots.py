@@ -1,0 +1,305 @@
+"""Pictures of optimizer paths: static (``show_paths``) and interactive (``explore``).
+
+``explore`` builds the figure once and, when a slider moves, recomputes the paths
+and updates the existing artists (set_data + draw_idle) on an ipympl canvas: the cell
+is not re-run. Executed headless (nbclient, nbgrader) the same call leaves a static
+PNG in the cell's outputs, because the canvas's display bundle carries one.
+"""
+import math
+import traceback
+
+import numpy as np
+from matplotlib.figure import Figure
+
+from descentlab.colors import style
+from descentlab.runner import run
+
+GRID = 160
+GAP_FLOOR = 1e-16  # the loss panel shows f(x) - f*, floored to stay on a log axis
+
+
+def _landscape_image(ax, land):
+    """Draw the landscape (contours, or the curve in 1-D) and its minima; return the artists."""
+    (x_lo, x_hi) = land.bounds[0]
+    if land.dim == 1:
+        xs = np.linspace(x_lo, x_hi, 400)
+        artists = ax.plot(xs, land.f(xs[:, None]), color="0.55", lw=1.5, zorder=1)
+        for i, m in enumerate(land.minima):
+            artists += ax.plot(m[0], land.value(m), marker="*", ms=13, color="0.2", zorder=4, ls="none",
+                               mfc="0.2" if i == 0 else "white")
+        ax.set_xlim(x_lo, x_hi)
+        ax.set_xlabel("x")
+        ax.set_ylabel("f(x)")
+        return artists
+    (y_lo, y_hi) = land.bounds[1]
+    X, Y = np.meshgrid(np.linspace(x_lo, x_hi, GRID), np.linspace(y_lo, y_hi, GRID))
+    Z = land.f(np.stack([X, Y], axis=-1)) - land.f_min
+    # log-spaced levels show both the steep walls and the flat floor
+    levels = np.geomspace(max(Z.min(), 1e-3), Z.max(), 18)
+    artists = [ax.contour(X, Y, Z, levels=levels, colors="0.75", linewidths=0.8, zorder=1)]
+    for i, m in enumerate(land.minima):
+        artists += ax.plot(*m, marker="*", ms=13, color="0.2", zorder=4, ls="none",
+                           mfc="0.2" if i == 0 or land.f(np.asarray(m)) <= land.f_min + 1e-9 else "white")
+    ax.set_xlim(x_lo, x_hi)
+    ax.set_ylim(y_lo, y_hi)
+    ax.set_xlabel("x[0]")
+    ax.set_ylabel("x[1]")
+    ax.set_aspect("equal", adjustable="box")
+    return artists
+
+
+def _xy(land, traj):
+    xs = traj.xs
+    if land.dim == 1:
+        return xs[:, 0], traj.losses
+    return xs[:, 0], xs[:, 1]
+
+
+def _gap(land, traj):
+    with np.errstate(invalid="ignore"):
+        gap = traj.losses - land.f_min
+    return np.where(np.isfinite(gap), np.maximum(gap, GAP_FLOOR), np.nan)
+
+
+_VARIANTS = [("-", "."), ("--", "x"), (":", "^"), ("-.", "s")]
+
+
+def _styles(names):
+    """Each optimizer's own style; a second run of the same optimizer keeps its colour
+    and gets another line style and marker, so the two stay apart."""
+    seen, out = {}, {}
+    for name in names:
+        st = style(name)
+        k = seen.get(st["color"], 0)
+        seen[st["color"]] = k + 1
+        if k:
+            ls, marker = _VARIANTS[k % len(_VARIANTS)]
+            st.update(linestyle=ls, marker=marker)
+        out[name] = st
+    return out
+
+
+def paths_figure(land, trajectories, title=None, figsize=(10, 4)):
+    """A figure of the paths on the landscape and of f(x) - f* against the step."""
+    fig = Figure(figsize=figsize, layout="constrained")
+    ax_path, ax_loss = fig.subplots(1, 2, width_ratios=[1.1, 1])
+    _landscape_image(ax_path, land)
+    styles = _styles(trajectories)
+    for name, traj in trajectories.items():
+        x, y = _xy(land, traj)
+        st = {"marker": ".", **styles[name]}
+        ax_path.plot(x, y, ms=3, lw=1.3, label=name, zorder=3, **st)
+        ax_loss.semilogy(_gap(land, traj), lw=1.5, label=name, **{k: v for k, v in st.items() if k != "marker"})
+        ax_path.plot(x[:1], y[:1], marker="o", ms=7, color="0.2", mfc="white", zorder=5, ls="none")
+    ax_loss.set_xlabel("step")
+    ax_loss.set_ylabel("f(x) - f*")
+    ax_loss.legend(loc="upper right", fontsize=8)
+    ax_loss.grid(True, which="major", alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def show_paths(land, trajectories, title=None, figsize=(10, 4)):
+    """Show the paths on the landscape and f(x) - f* against the step (d2l's
+    show_trace_2d, for any number of optimizers)."""
+    fig = paths_figure(land, trajectories, title, figsize)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return fig
+    if get_ipython() is None:
+        return fig
+    display(fig)
+
+
+class Path:
+    """One optimizer in an explorer: a label, a step function, and the names of the
+    sliders that feed its hyperparameters (``{"lr": "lr", "beta": "beta"}``)."""
+
+    def __init__(self, label, step, uses, **fixed):
+        self.label, self.step = label, step
+        self.uses = {u: u for u in uses} if isinstance(uses, (list, tuple)) else dict(uses)
+        self.fixed = fixed
+
+    def hyper(self, values):
+        return {**self.fixed, **{arg: values[slider] for arg, slider in self.uses.items()}}
+
+
+class Explorer:
+    """Interactive trajectory plot. Build with :func:`explore`."""
+
+    def __init__(self, landscape, paths, sliders, steps=100, x0=None, presets=None,
+                 max_steps=500, title=None):
+        import ipywidgets as W
+        from ipympl.backend_nbagg import Canvas, FigureManager
+
+        self._landscape_arg = landscape
+        self.paths = list(paths)
+        self.title = title
+        land = self.landscape_for({k: v[-1] for k, v in sliders.items()})
+        x0 = land.bounds[0][0] * 0.8 if x0 is None else x0
+        x0 = np.atleast_1d(np.asarray(x0, dtype=float))
+
+        self.sliders = {}
+        for name, spec in sliders.items():
+            self.sliders[name] = _make_slider(W, name, spec)
+        self.sliders["steps"] = W.IntSlider(value=steps, min=1, max=max_steps, step=1,
+                                            description="steps", continuous_update=True)
+        for i, v in enumerate(x0):
+            lo, hi = land.bounds[i]
+            self.sliders[f"start {i}"] = W.FloatSlider(value=float(v), min=lo, max=hi, step=(hi - lo) / 200,
+                                                       description=f"start x[{i}]" if land.dim > 1 else "start x",
+                                                       continuous_update=True, readout_format=".2f")
+        self.buttons = []
+        for label, fn in (presets or {}).items():
+            b = W.Button(description=label, layout=W.Layout(width="auto"))
+            b.on_click(lambda _b, fn=fn: self.set(**fn(self.landscape_for(self.values))))
+            self.buttons.append(b)
+        self.errors = W.Output()
+        self.readout = W.HTML()
+
+        self.figure = Figure(figsize=(10, 4.2), layout="constrained")
+        self.canvas = Canvas(self.figure)
+        self.manager = FigureManager(self.canvas, 0)
+        self.canvas.header_visible = False
+        self.canvas.footer_visible = False
+        self.canvas.toolbar_visible = False
+        self.canvas.resizable = False
+        self.ax_path, self.ax_loss = self.figure.subplots(1, 2, width_ratios=[1.1, 1])
+        self._draw_background(land)
+        self._lines, self._loss_lines = {}, {}
+        for p in self.paths:
+            st = style(p.label)
+            self._lines[p.label], = self.ax_path.plot([], [], marker=".", ms=3, lw=1.3, zorder=3, **st)
+            self._loss_lines[p.label], = self.ax_loss.semilogy([], [], lw=1.5, label=p.label, **st)
+        self._start, = self.ax_path.plot([], [], marker="o", ms=7, color="0.2", mfc="white", zorder=5, ls="none")
+        self.ax_loss.set_xlabel("step")
+        self.ax_loss.set_ylabel("f(x) - f*")
+        self.ax_loss.grid(True, alpha=0.3)
+        self.trajectories = {}
+        for w in self.sliders.values():
+            w.observe(self._on_change, names="value")
+        self.update()
+
+    # -- state
+    @property
+    def values(self):
+        return {k: w.value for k, w in self.sliders.items()}
+
+    def landscape_for(self, values):
+        land = self._landscape_arg
+        return land(values) if callable(land) and not hasattr(land, "f") else land
+
+    def set(self, **values):
+        """Move sliders (as a student would); the figure updates once."""
+        self._hold = True
+        try:
+            for k, v in values.items():
+                self.sliders[k].value = v
+        finally:
+            self._hold = False
+        self.update()
+
+    # -- drawing
+    def _draw_background(self, land):
+        for artist in getattr(self, "_background", []):
+            artist.remove()
+        self._background = _landscape_image(self.ax_path, land)
+        self._background_key = land.name
+
+    def _on_change(self, change):
+        if not getattr(self, "_hold", False):
+            self.update()
+
+    def update(self):
+        """Recompute every path and redraw; errors are shown to the student, not swallowed."""
+        self.errors.clear_output()
+        try:
+            self._update()
+        except Exception as e:
+            with self.errors:
+                traceback.print_exc()
+            self.figure.suptitle(f"update failed: {type(e).__name__}: {e}", color="#D55E00", fontsize=10)
+            self.canvas.draw_idle()
+            raise
+
+    def _update(self):
+        values = self.values
+        land = self.landscape_for(values)
+        if land.name != self._background_key:
+            self._draw_background(land)
+        x0 = np.array([values[k] for k in values if k.startswith("start ")])
+        steps = values["steps"]
+        self.trajectories = {}
+        gaps = []
+        for p in self.paths:
+            try:
+                traj = run(p.step, land, x0, steps, **p.hyper(values))
+            except NotImplementedError:
+                self._lines[p.label].set_data([], [])
+                self._loss_lines[p.label].set_data([], [])
+                self._loss_lines[p.label].set_label(f"{p.label}: not implemented yet")
+                continue
+            self.trajectories[p.label] = traj
+            x, y = _xy(land, traj)
+            self._lines[p.label].set_data(x, y)
+            gap = _gap(land, traj)
+            gaps.append(gap)
+            self._loss_lines[p.label].set_data(np.arange(len(gap)), gap)
+            self._loss_lines[p.label].set_label(
+                f"{p.label}: diverged" if traj.diverged or not np.isfinite(gap[-1])
+                else f"{p.label}: {traj.losses[-1] - land.f_min:.2e}")
+        self._start.set_data(x0[:1], [land.value(x0)] if land.dim == 1 else x0[1:2])
+        finite = np.concatenate([g[np.isfinite(g)] for g in gaps]) if gaps else np.array([])
+        self.ax_loss.set_xlim(0, max(steps, 1))
+        if finite.size:
+            lo, hi = finite.min(), finite.max()
+            self.ax_loss.set_ylim(max(lo / 3, GAP_FLOOR), hi * 3 if hi > 0 else 1.0)
+        self.ax_loss.legend(loc="upper right", fontsize=8)
+        settings = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items() if not k.startswith("start "))
+        self.readout.value = f"<code>{settings}</code>"
+        self.figure.suptitle(f"{self.title + ': ' if self.title else ''}{settings}", fontsize=10)
+        self.canvas.draw_idle()
+
+    # -- display: controls, then the canvas on its own so its PNG lands in the outputs
+    def _ipython_display_(self):
+        import ipywidgets as W
+        from IPython.display import display
+        controls = list(self.sliders.values())
+        rows = [W.HBox(controls[i:i + 3]) for i in range(0, len(controls), 3)]
+        if self.buttons:
+            rows.append(W.HBox(self.buttons))
+        display(W.VBox(rows + [self.errors]))
+        display(self.canvas)
+
+
+def _fmt(v):
+    if isinstance(v, (int, np.integer)):
+        return str(v)
+    return f"{v:.3g}"
+
+
+def _make_slider(W, name, spec):
+    """spec: (lo, hi, value) for a linear slider, ("log", lo, hi, value) for a log one."""
+    if spec[0] == "log":
+        _, lo, hi, value = spec
+        return W.FloatLogSlider(value=value, base=10, min=math.log10(lo), max=math.log10(hi), step=0.01,
+                                description=name, continuous_update=True, readout_format=".3g")
+    lo, hi, value = spec
+    return W.FloatSlider(value=value, min=lo, max=hi, step=(hi - lo) / 200, description=name,
+                         continuous_update=True, readout_format=".3g")
+
+
+def explore(landscape, paths, sliders, steps=100, x0=None, presets=None, title=None):
+    """Interactive paths of several optimizers on one landscape.
+
+    landscape: a Landscape, or a function of the slider values returning one (for a
+        slider that changes the landscape, such as a rotation angle).
+    paths: list of :class:`Path`.
+    sliders: {name: (lo, hi, value)} or {name: ("log", lo, hi, value)}; "steps" and the
+        start point are added.
+    presets: {button label: function(landscape) -> {slider: value}}.
+    """
+    return Explorer(landscape, paths, sliders, steps=steps, x0=x0, presets=presets, title=title)
