@@ -139,7 +139,8 @@ class Explorer:
         self.paths = list(paths)
         self.title = title
         land = self.landscape_for({k: v[-1] for k, v in sliders.items()})
-        x0 = land.bounds[0][0] * 0.8 if x0 is None else x0
+        if x0 is None:  # the upper left of the window: away from every minimum drawn here
+            x0 = [0.8 * land.bounds[0][0]] + ([0.8 * land.bounds[1][1]] if land.dim > 1 else [])
         x0 = np.atleast_1d(np.asarray(x0, dtype=float))
 
         self.sliders = {}
@@ -219,8 +220,7 @@ class Explorer:
         try:
             self._update()
         except Exception as e:
-            with self.errors:
-                traceback.print_exc()
+            self.errors.append_stderr(traceback.format_exc())
             self.figure.suptitle(f"update failed: {type(e).__name__}: {e}", color="#D55E00", fontsize=10)
             self.canvas.draw_idle()
             raise
@@ -248,9 +248,7 @@ class Explorer:
             gap = _gap(land, traj)
             gaps.append(gap)
             self._loss_lines[p.label].set_data(np.arange(len(gap)), gap)
-            self._loss_lines[p.label].set_label(
-                f"{p.label}: diverged" if traj.diverged or not np.isfinite(gap[-1])
-                else f"{p.label}: {traj.losses[-1] - land.f_min:.2e}")
+            self._loss_lines[p.label].set_label(f"{p.label}: {_outcome(gap)}")
         self._start.set_data(x0[:1], [land.value(x0)] if land.dim == 1 else x0[1:2])
         finite = np.concatenate([g[np.isfinite(g)] for g in gaps]) if gaps else np.array([])
         self.ax_loss.set_xlim(0, max(steps, 1))
@@ -273,6 +271,15 @@ class Explorer:
             rows.append(W.HBox(self.buttons))
         display(W.VBox(rows + [self.errors]))
         display(self.canvas)
+
+
+def _outcome(gap):
+    """What the legend says about a run: its final f(x) - f*, or that it blew up."""
+    if not np.isfinite(gap[-1]):
+        return "diverged"
+    if gap[-1] > 1e3 * max(gap[0], GAP_FLOOR):
+        return f"diverging ({gap[-1]:.1e})"
+    return f"{gap[-1]:.2e}"
 
 
 def _fmt(v):

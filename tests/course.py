@@ -1,0 +1,111 @@
+"""Shared machinery for the notebook tests: run notebooks headless, build a throwaway
+nbgrader course, fill released notebooks with code, autograde, read the gradebook."""
+import json
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+
+import nbformat
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BIN = pathlib.Path(sys.executable).parent
+ASSIGNMENTS = sorted(p.name for p in (ROOT / "solutions").iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def notebook_of(assignment, where="solutions"):
+    return next((ROOT / where / assignment).glob("*.ipynb"))
+
+
+def env():
+    e = dict(os.environ)
+    e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"  # nbgrader runs alembic from the venv
+    e.pop("NBGRADER_DB_URL", None)
+    e["MPLBACKEND"] = "agg"
+    return e
+
+
+def execute(path, allow_errors=False, timeout=300):
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
+                   resources={"metadata": {"path": str(pathlib.Path(path).parent)}}).execute()
+    return nb
+
+
+def nbgrader(course_root, *args):
+    out = subprocess.run([str(BIN / "nbgrader"), *args], cwd=course_root, env=env(),
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
+    return out
+
+
+def make_course(tmp, assignments=ASSIGNMENTS):
+    """A copy of the course (config and sources) in ``tmp``, assignments generated."""
+    shutil.copy(ROOT / "nbgrader_config.py", tmp / "nbgrader_config.py")
+    for a in assignments:
+        shutil.copytree(ROOT / "solutions" / a, tmp / "solutions" / a)
+        nbgrader(tmp, "generate_assignment", a, "--force")
+    return tmp
+
+
+def cells_by_id(nb):
+    return {c.metadata["nbgrader"]["grade_id"]: c for c in nb.cells
+            if "nbgrader" in c.metadata and "grade_id" in c.metadata["nbgrader"]}
+
+
+def solution_code(assignment):
+    """grade_id -> the reference solution of each answer cell, markers removed."""
+    nb = nbformat.read(notebook_of(assignment), as_version=4)
+    out = {}
+    for gid, c in cells_by_id(nb).items():
+        if c.metadata["nbgrader"].get("solution") and c.cell_type == "code":
+            out[gid] = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", c.source, flags=re.M)
+    return out
+
+
+def fill(released_path, answers, dest):
+    """Write the released notebook with ``answers`` (grade_id -> code) in its answer cells."""
+    nb = nbformat.read(released_path, as_version=4)
+    cells = cells_by_id(nb)
+    for gid, src in answers.items():
+        cells[gid].source = src
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, dest)
+
+
+def submit(course_root, assignment, student, answers):
+    released = next((course_root / "course" / assignment).glob("*.ipynb"))
+    fill(released, answers, course_root / "submitted" / student / assignment / released.name)
+
+
+def grades(course_root, assignment):
+    """student -> {grade_id: (score, max_score)} from the gradebook."""
+    from nbgrader.api import Gradebook
+    result = {}
+    with Gradebook(f"sqlite:///{course_root / 'gradebook.db'}") as gb:
+        for sub in gb.assignment_submissions(assignment):
+            result[sub.student.id] = {g.name: (g.score, g.max_score)
+                                      for nb in sub.notebooks for g in nb.grades}
+    return result
+
+
+def autograded_messages(course_root, assignment, student):
+    """grade_id -> the error text of each graded cell in the autograded notebook."""
+    path = next((course_root / "autograded" / student / assignment).glob("*.ipynb"))
+    nb = nbformat.read(path, as_version=4)
+    out = {}
+    for gid, c in cells_by_id(nb).items():
+        errs = [o for o in c.get("outputs", []) if o.output_type == "error"]
+        if errs:
+            out[gid] = f"{errs[0].ename}: {errs[0].evalue}"
+    return out
+
+
+def strip(nb):
+    """The notebook as committed: no outputs, no execution counts."""
+    data = json.loads(nbformat.writes(nb))
+    return data
