@@ -6,7 +6,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 LAB_ARGS ?=
 
-.PHONY: setup lab test clean
+ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
+
+.PHONY: setup lab test release clean
 
 setup: $(STAMP)
 
@@ -21,7 +23,11 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=course $(LAB_ARGS)
 
 test: setup
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+
+# Regenerate course/ from solutions/ (commit the result; a test checks they agree).
+release: setup
+	for a in $(ASSIGNMENTS); do PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment $$a --force || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
