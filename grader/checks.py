@@ -5,14 +5,13 @@ slip does not zero a whole function. A failing part raises one AssertionError wh
 message is meant for the student: the inputs, what was expected, what came back, and
 the likely mistake. No reference code or hidden-test source reaches the message.
 """
-from grader import answers, batch_checks, optimizer_checks, schedule_checks, step_checks
-from grader.answers import check_answer  # noqa: F401 (part of the hidden tests' interface)
+from grader import batch_checks, extras, optimizer_checks, schedule_checks, step_checks
+from grader.extras import check_answer  # noqa: F401 (part of the hidden tests' interface)
 
 STEP_FUNCTIONS = list(step_checks.SPECS)
 SCHEDULES = ["step_decay", "exponential_decay", "cosine_annealing", "warmup_cosine"]
 BATCH_FUNCTIONS = list(batch_checks.PARTS)
 OPTIMIZERS = ["ScratchAdam"]
-CONVERSIONS = {"ema_to_torch_lr": answers.check_ema_to_torch_lr}
 
 
 def parts(name):
@@ -26,8 +25,8 @@ def parts(name):
         return list(batch_checks.PARTS[name])
     if name in OPTIMIZERS:
         return list(optimizer_checks.PARTS)
-    if name in CONVERSIONS:
-        return ["random"]
+    if name in extras.checks():
+        return list(extras.checks()[name][1])
     raise KeyError(f"no checks for {name!r}")
 
 
@@ -40,7 +39,7 @@ def check(name, obj, part):
         schedule_checks.check_schedule(name, obj, part)
     elif name in BATCH_FUNCTIONS:
         batch_checks.check_batch(name, obj, part)
-    elif name in CONVERSIONS:
-        CONVERSIONS[name](obj, part)
+    elif name in extras.checks():
+        extras.checks()[name][0](obj, part)
     else:
         optimizer_checks.check_optimizer(name, obj, part)

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import grader
+import grader.extras
 from grader import reference as ref
 from tests.catalogue import batch as batch_catalogue
 from tests.catalogue import optimizers as optimizer_catalogue
@@ -107,3 +108,17 @@ def test_deliberately_wrong_reference_is_flagged(bug):
     phrase = {"eps inside the sqrt": "eps is inside the square root",
               "no bias correction": "no bias correction", "t off by one": "off by one"}[bug]
     assert any(phrase in m for m in messages), messages
+
+
+@pytest.mark.parametrize("name", sorted(grader.extras.checks()))
+def test_extra_graded_functions_accept_their_reference(name):
+    assert outcome(name, getattr(ref, name)) == {p: None for p in grader.parts(name)}
+
+
+def test_answers_accept_the_expected_value_and_reject_others():
+    for key, (value, tol, hint) in grader.extras.answers().items():
+        grader.check_answer(key, value * (1 + tol / 2))
+        with pytest.raises(AssertionError, match="Hint"):
+            grader.check_answer(key, value * (1 + 10 * tol) + 1e-3)
+        with pytest.raises(AssertionError, match="should be a number"):
+            grader.check_answer(key, "forty")

@@ -5,13 +5,11 @@ and updates the existing artists (set_data + draw_idle) on an ipympl canvas: the
 is not re-run. Executed headless (nbclient, nbgrader) the same call leaves a static
 PNG in the cell's outputs, because the canvas's display bundle carries one.
 """
-import math
-import traceback
-
 import numpy as np
 from matplotlib.figure import Figure
 
 from descentlab.colors import style
+from descentlab.live import LiveFigure, make_slider
 from descentlab.runner import run
 
 GRID = 160
@@ -127,49 +125,38 @@ class Path:
         return {**self.fixed, **{arg: values[slider] for arg, slider in self.uses.items()}}
 
 
-class Explorer:
-    """Interactive trajectory plot. Build with :func:`explore`."""
+class Explorer(LiveFigure):
+    """Interactive trajectory plot: paths on the landscape, f(x) - f* beside it.
+    Build with :func:`explore`."""
 
     def __init__(self, landscape, paths, sliders, steps=100, x0=None, presets=None,
                  max_steps=500, title=None):
         import ipywidgets as W
-        from ipympl.backend_nbagg import Canvas, FigureManager
-
         self._landscape_arg = landscape
         self.paths = list(paths)
-        self.title = title
-        land = self.landscape_for({k: v[-1] for k, v in sliders.items()})
+        self.trajectories = {}
+        controls = {name: make_slider(name, spec) for name, spec in sliders.items()}
+        land = self.landscape_for({k: w.value for k, w in controls.items()})
         if x0 is None:  # the upper left of the window: away from every minimum drawn here
             x0 = [0.8 * land.bounds[0][0]] + ([0.8 * land.bounds[1][1]] if land.dim > 1 else [])
         x0 = np.atleast_1d(np.asarray(x0, dtype=float))
-
-        self.sliders = {}
-        for name, spec in sliders.items():
-            self.sliders[name] = _make_slider(W, name, spec)
-        self.sliders["steps"] = W.IntSlider(value=steps, min=1, max=max_steps, step=1,
-                                            description="steps", continuous_update=True)
+        controls["steps"] = make_slider("steps", ("int", 1, max_steps, steps))
         for i, v in enumerate(x0):
             lo, hi = land.bounds[i]
-            self.sliders[f"start {i}"] = W.FloatSlider(value=float(v), min=lo, max=hi, step=(hi - lo) / 200,
-                                                       description=f"start x[{i}]" if land.dim > 1 else "start x",
-                                                       continuous_update=True, readout_format=".2f")
-        self.buttons = []
-        for label, fn in (presets or {}).items():
-            b = W.Button(description=label, layout=W.Layout(width="auto"))
-            b.on_click(lambda _b, fn=fn: self.set(**fn(self.landscape_for(self.values))))
-            self.buttons.append(b)
-        self.errors = W.Output()
-        self.readout = W.HTML()
+            controls[f"start {i}"] = W.FloatSlider(
+                value=float(v), min=lo, max=hi, step=(hi - lo) / 200, readout_format=".2f",
+                description=f"start x[{i}]" if land.dim > 1 else "start x", continuous_update=True)
+        presets = {label: (lambda ex, fn=fn: fn(ex.landscape_for(ex.values))) for label, fn in (presets or {}).items()}
+        super().__init__(controls, presets=presets, title=title,
+                         hidden_settings=[k for k in controls if k.startswith("start ")])
 
-        self.figure = Figure(figsize=(10, 4.2), layout="constrained")
-        self.canvas = Canvas(self.figure)
-        self.manager = FigureManager(self.canvas, 0)
-        self.canvas.header_visible = False
-        self.canvas.footer_visible = False
-        self.canvas.toolbar_visible = False
-        self.canvas.resizable = False
-        self.ax_path, self.ax_loss = self.figure.subplots(1, 2, width_ratios=[1.1, 1])
-        self._draw_background(land)
+    def landscape_for(self, values):
+        land = self._landscape_arg
+        return land(values) if callable(land) and not hasattr(land, "f") else land
+
+    def setup(self, figure):
+        self.ax_path, self.ax_loss = figure.subplots(1, 2, width_ratios=[1.1, 1])
+        self._draw_background(self.landscape_for(self.values))
         self._lines, self._loss_lines = {}, {}
         for p in self.paths:
             st = style(p.label)
@@ -179,54 +166,14 @@ class Explorer:
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel("f(x) - f*")
         self.ax_loss.grid(True, alpha=0.3)
-        self.trajectories = {}
-        for w in self.sliders.values():
-            w.observe(self._on_change, names="value")
-        self.update()
 
-    # -- state
-    @property
-    def values(self):
-        return {k: w.value for k, w in self.sliders.items()}
-
-    def landscape_for(self, values):
-        land = self._landscape_arg
-        return land(values) if callable(land) and not hasattr(land, "f") else land
-
-    def set(self, **values):
-        """Move sliders (as a student would); the figure updates once."""
-        self._hold = True
-        try:
-            for k, v in values.items():
-                self.sliders[k].value = v
-        finally:
-            self._hold = False
-        self.update()
-
-    # -- drawing
     def _draw_background(self, land):
         for artist in getattr(self, "_background", []):
             artist.remove()
         self._background = _landscape_image(self.ax_path, land)
         self._background_key = land.name
 
-    def _on_change(self, change):
-        if not getattr(self, "_hold", False):
-            self.update()
-
-    def update(self):
-        """Recompute every path and redraw; errors are shown to the student, not swallowed."""
-        self.errors.clear_output()
-        try:
-            self._update()
-        except Exception as e:
-            self.errors.append_stderr(traceback.format_exc())
-            self.figure.suptitle(f"update failed: {type(e).__name__}: {e}", color="#D55E00", fontsize=10)
-            self.canvas.draw_idle()
-            raise
-
-    def _update(self):
-        values = self.values
+    def draw(self, values):
         land = self.landscape_for(values)
         if land.name != self._background_key:
             self._draw_background(land)
@@ -256,21 +203,6 @@ class Explorer:
             lo, hi = finite.min(), finite.max()
             self.ax_loss.set_ylim(max(lo / 3, GAP_FLOOR), hi * 3 if hi > 0 else 1.0)
         self.ax_loss.legend(loc="upper right", fontsize=8)
-        settings = ", ".join(f"{k}={_fmt(v)}" for k, v in values.items() if not k.startswith("start "))
-        self.readout.value = f"<code>{settings}</code>"
-        self.figure.suptitle(f"{self.title + ': ' if self.title else ''}{settings}", fontsize=10)
-        self.canvas.draw_idle()
-
-    # -- display: controls, then the canvas on its own so its PNG lands in the outputs
-    def _ipython_display_(self):
-        import ipywidgets as W
-        from IPython.display import display
-        controls = list(self.sliders.values())
-        rows = [W.HBox(controls[i:i + 3]) for i in range(0, len(controls), 3)]
-        if self.buttons:
-            rows.append(W.HBox(self.buttons))
-        display(W.VBox(rows + [self.errors]))
-        display(self.canvas)
 
 
 def _outcome(gap):
@@ -282,31 +214,14 @@ def _outcome(gap):
     return f"{gap[-1]:.2e}"
 
 
-def _fmt(v):
-    if isinstance(v, (int, np.integer)):
-        return str(v)
-    return f"{v:.3g}"
-
-
-def _make_slider(W, name, spec):
-    """spec: (lo, hi, value) for a linear slider, ("log", lo, hi, value) for a log one."""
-    if spec[0] == "log":
-        _, lo, hi, value = spec
-        return W.FloatLogSlider(value=value, base=10, min=math.log10(lo), max=math.log10(hi), step=0.01,
-                                description=name, continuous_update=True, readout_format=".3g")
-    lo, hi, value = spec
-    return W.FloatSlider(value=value, min=lo, max=hi, step=(hi - lo) / 200, description=name,
-                         continuous_update=True, readout_format=".3g")
-
-
 def explore(landscape, paths, sliders, steps=100, x0=None, presets=None, title=None):
     """Interactive paths of several optimizers on one landscape.
 
     landscape: a Landscape, or a function of the slider values returning one (for a
         slider that changes the landscape, such as a rotation angle).
     paths: list of :class:`Path`.
-    sliders: {name: (lo, hi, value)} or {name: ("log", lo, hi, value)}; "steps" and the
-        start point are added.
+    sliders: {name: (lo, hi, value)}, {name: ("log", lo, hi, value)} or ("int", ...);
+        "steps" and the start point are added.
     presets: {button label: function(landscape) -> {slider: value}}.
     """
     return Explorer(landscape, paths, sliders, steps=steps, x0=x0, presets=presets, title=title)
