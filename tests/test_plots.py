@@ -103,3 +103,18 @@ def test_static_figure_keeps_runs_of_one_optimizer_apart():
                               "SGD lr=0.07": dl.run(sgd, land, [1, 1], 10, lr=0.07)})
     a, b = fig.axes[0].lines[-4], fig.axes[0].lines[-2]
     assert a.get_color() == b.get_color() and a.get_linestyle() != b.get_linestyle()
+
+
+def test_a_checkbox_can_switch_a_setting():
+    import ipywidgets as W
+
+    def maybe_fast(x, g, lr, fast):
+        return x - (10 * lr if fast else lr) * g
+
+    ex = explore(dl.ravine(20), [Path("SGD", maybe_fast, ["lr", "fast"])],
+                 sliders={"lr": ("log", 1e-4, 0.01, 0.001), "fast": W.Checkbox(value=False, description="fast")},
+                 steps=5, x0=(1.0, 1.0))
+    slow = ex.trajectories["SGD"].final.copy()
+    ex.sliders["fast"].value = True
+    assert "fast=True" in ex.figure._suptitle.get_text()
+    assert not np.allclose(slow, ex.trajectories["SGD"].final)

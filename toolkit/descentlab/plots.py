@@ -135,7 +135,8 @@ class Explorer(LiveFigure):
         self._landscape_arg = landscape
         self.paths = list(paths)
         self.trajectories = {}
-        controls = {name: make_slider(name, spec) for name, spec in sliders.items()}
+        controls = {name: spec if isinstance(spec, W.ValueWidget) else make_slider(name, spec)
+                    for name, spec in sliders.items()}
         land = self.landscape_for({k: w.value for k, w in controls.items()})
         if x0 is None:  # the upper left of the window: away from every minimum drawn here
             x0 = [0.8 * land.bounds[0][0]] + ([0.8 * land.bounds[1][1]] if land.dim > 1 else [])
@@ -220,8 +221,9 @@ def explore(landscape, paths, sliders, steps=100, x0=None, presets=None, title=N
     landscape: a Landscape, or a function of the slider values returning one (for a
         slider that changes the landscape, such as a rotation angle).
     paths: list of :class:`Path`.
-    sliders: {name: (lo, hi, value)}, {name: ("log", lo, hi, value)} or ("int", ...);
-        "steps" and the start point are added.
+    sliders: {name: (lo, hi, value)}, {name: ("log", lo, hi, value)}, ("int", ...), or a
+        ready-made ipywidgets value widget (a Checkbox for an on/off switch); "steps" and
+        the start point are added.
     presets: {button label: function(landscape) -> {slider: value}}.
     """
     return Explorer(landscape, paths, sliders, steps=steps, x0=x0, presets=presets, title=title)
