@@ -8,7 +8,7 @@ LAB_ARGS ?=
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: setup lab test release clean
+.PHONY: setup lab test release check clean
 
 setup: $(STAMP)
 
@@ -27,7 +27,12 @@ test: setup
 
 # Regenerate course/ from solutions/ (commit the result; a test checks they agree).
 release: setup
-	for a in $(ASSIGNMENTS); do PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/nbgrader generate_assignment $$a --force || exit 1; done
+	$(BIN)/python -m grader release
+
+# Grade one notebook against the hidden tests: make check NB=course/01_momentum/momentum.ipynb
+check: setup
+	@test -n "$(NB)" || { echo "usage: make check NB=course/01_momentum/momentum.ipynb"; exit 2; }
+	$(BIN)/python -m grader check $(NB)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -29,6 +29,15 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]"
 
+# Feedback shows answers, points and the grader's failure messages, never the hidden
+# tests (nbgrader issue 917) nor the grader's source lines inside a traceback.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.ClearHiddenTests",
+    "grader.feedback.KeepOnlyFailureMessages",
+    "nbgrader.preprocessors.GetGrades",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+
 # A notebook runs in seconds; a generous bound still ends a student's infinite loop.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True

@@ -87,7 +87,7 @@ class Case:
         t = f"t={self.t}, " if self.t is not None else ""
         small = self.x.size <= 3
         if small:
-            vals = ", ".join(f"{n}={np.round(a, 6).tolist()}" for n, a in zip(names, [self.x, self.g, *self.state]))
+            vals = ", ".join(f"{n}={_short(a)}" for n, a in zip(names, [self.x, self.g, *self.state]))
             return f"{spec.name}({vals}, {t}{hyper})" + (f" [{self.label}]" if self.label else "")
         del parts
         return (f"{spec.name}(x, g{''.join(', ' + s for s in spec.state)}, {t}{hyper}) with arrays of shape "
@@ -118,6 +118,14 @@ def random_case(spec, rng, shape=None, dtype=np.float64, **overrides):
 
 class CheckFailed(AssertionError):
     pass
+
+
+def _short(a):
+    """Six significant digits, so tiny gradients do not print as 0.0."""
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 0:
+        return f"{float(a):.6g}"
+    return "[" + ", ".join(f"{float(v):.6g}" for v in a.ravel()) + "]"
 
 
 def _normalise(spec, out, case):
@@ -160,6 +168,8 @@ def call(spec, fn, case, **kwargs):
         k: v for k, v in case.hyper.items() if k not in spec.defaults}
     try:
         out = fn(*args, **hyper)
+    except NotImplementedError:
+        raise CheckFailed(f"{spec.name} is not implemented yet (it raises NotImplementedError).") from None
     except Exception as e:  # the student's error, reported with the inputs that caused it
         raise CheckFailed(f"{case.describe(spec)} raised {type(e).__name__}: {e}") from None
     names = ["x", "g", *spec.state]

@@ -63,7 +63,7 @@ def solution_code(assignment):
     out = {}
     for gid, c in cells_by_id(nb).items():
         if c.metadata["nbgrader"].get("solution") and c.cell_type == "code":
-            out[gid] = re.sub(r"^\s*### (BEGIN|END) SOLUTION\s*\n", "", c.source, flags=re.M)
+            out[gid] = re.sub(r"^[ \t]*### (BEGIN|END) SOLUTION[ \t]*(\n|$)", "", c.source, flags=re.M)
     return out
 
 

@@ -273,8 +273,11 @@ def check_step_function(name, h, shape, scale, spread, zero_frac, seed):
     grads, rng = _gradients(shape, scale, spread, zero_frac, seed)
     grads_in = list(grads)  # 0-d entries are numpy scalars when shape == ()
     # Dry run from 0 to learn the size of the walk, then start at that scale.
-    dry, _ = _reference_trajectory(name, np.zeros(shape), grads_in, h)
-    size = float(np.max(np.abs(dry), initial=0.0))
+    step, x = STEP_SPECS[name][0], np.zeros(shape)
+    states, size = tuple(np.zeros(shape) for _ in range(N_STATES[name])), 0.0
+    for t, g in enumerate(grads_in, start=1):
+        x, states = step(x, g, states, t, h)
+        size = max(size, float(np.max(np.abs(x))))
     if not (np.isfinite(size) and size > 0):
         size = 1.0
     x0 = np.asarray(size * rng.standard_normal(shape), dtype=np.float64)
@@ -405,12 +408,14 @@ def test_adam_defaults_match_torch_defaults():
 # ------------------------------------------------------------- ScratchAdam
 #
 # ScratchAdam and torch's optimizer train two identical copies of a small float64 MLP on
-# the same full-batch data for 100 steps; all parameters are compared after every step.
+# the same full-batch data for 100 steps; all parameters are compared after every step
+# (see SCRATCH_CONFIGS for when the two share gradients).
 
 def _mlp(seed=0):
     gen = torch.Generator().manual_seed(seed)
-    model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(),
-                                torch.nn.Linear(16, 1)).to(F64)
+    with torch.random.fork_rng(devices=[]):  # leave the global RNG as other tests expect it
+        model = torch.nn.Sequential(torch.nn.Linear(5, 16), torch.nn.Tanh(),
+                                    torch.nn.Linear(16, 1)).to(F64)
     with torch.no_grad():
         for p in model.parameters():
             p.copy_(0.5 * torch.randn(p.shape, generator=gen, dtype=F64))
@@ -510,7 +515,7 @@ def test_scratch_adam_matches_torch(label, scratch_kw, torch_cls, torch_kw, shar
     desc = (f"{label}, {'two param groups' if two_groups else 'one group'}, {STEPS} steps, "
             f"{'shared gradients' if shared else 'independent training'}")
     record("ScratchAdam", err, desc, rel_error(traj_a, traj_b), desc)
-    assert err < REFERENCE_TOL, f"ScratchAdam vs {torch_cls.__name__} ({label}): {err:.3e}"
+    assert err < REFERENCE_TOL, f"ScratchAdam vs {torch_cls.__name__}: {err:.3e}; {desc}"
 
     # States: same keys as torch's, same values.
     for pa, pb in zip(model_a.parameters(), model_b.parameters()):
@@ -839,7 +844,7 @@ def test_gradient_noise_exact_by_enumeration(n, d, batch_frac, seed):
     y = rng.standard_normal(n)
     w = rng.standard_normal(d)
     B = 1 + int(batch_frac * (n - 1))
-    n_draws = 400
+    n_draws = 300
     G = _per_example_gradients(w, X, y)
     g = G.mean(0)
     spread = np.sum((G - g) ** 2) / n
@@ -884,10 +889,11 @@ def test_gradient_noise_finite_population_formula():
     spread = np.sum((G - g) ** 2) / n
     sim = np.random.default_rng(99)
     previous = math.inf
-    for B in (1, 2, 5, 10, 25, 40, 45, 48, 49):
+    for B in (1, 2, 10, 25, 40, 48, 49):
         expected = (n - B) / (n - 1) / B * spread
+        # sd(Z) from 2000 independent draws of our own (same sampling law).
         Z = np.array([np.sum((G[sim.choice(n, B, replace=False)].mean(0) - g) ** 2)
-                      for _ in range(n_draws)])
+                      for _ in range(2000)])
         se = Z.std() / math.sqrt(n_draws)
         assert 0.10 * expected >= 4 * se, f"B={B}: 10% is only {0.1 * expected / se:.1f} se"
         measured = ref.gradient_noise(w, X, y, B, np.random.default_rng(B), n_draws)

@@ -1,0 +1,183 @@
+"""Command line for instructors and self-learners: ``python -m grader COMMAND``.
+
+    release [ASSIGNMENT ...]      generate course/ from solutions/ and check for leaks
+    autograde [SUBMISSIONS]       grade submitted/{student}/{assignment}/ in parallel
+    feedback                      HTML feedback for every graded submission
+    export [--format csv]         one row per student: assignments, graded cells, total
+    check NOTEBOOK                grade one notebook against the hidden tests
+"""
+import argparse
+import csv
+import os
+import pathlib
+import shutil
+import sys
+import textwrap
+import warnings
+
+import nbformat
+
+from grader import pipeline
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def _root(args):
+    return pathlib.Path(args.root).resolve()
+
+
+def cmd_release(args):
+    problems = pipeline.release(_root(args), args.assignments or None, args.db)
+    for p in problems:
+        print(p, file=sys.stderr)
+    if not problems:
+        print("released: " + ", ".join(args.assignments or pipeline.source_assignments(_root(args))))
+    return 1 if problems else 0
+
+
+def _summary(results):
+    width = max([len(r.student) for r in results] + [7])
+    lines = [f"{'student':<{width}}  {'assignment':<14} {'score':>11}  {'time':>6}  result"]
+    for r in results:
+        score = f"{r.score:g}/{r.max_score:g}" if r.scores else "-"
+        lines.append(f"{r.student:<{width}}  {r.assignment:<14} {score:>11}  {r.seconds:5.1f}s  "
+                     + ("ok" if r.ok else f"FAILED: {r.reason}"))
+    return "\n".join(lines)
+
+
+def cmd_autograde(args):
+    from tqdm.auto import tqdm
+    root = _root(args)
+    submitted = pathlib.Path(args.submissions or root / "submitted").resolve()
+    if not submitted.is_dir():
+        print(f"no submissions folder at {submitted}", file=sys.stderr)
+        return 2
+    total = len(pipeline.find_submissions(submitted))
+    bar = tqdm(total=total, unit="submission", desc="autograde")
+    failed = 0
+
+    def progress(result):
+        nonlocal failed
+        failed += 0 if result.ok else 1
+        bar.set_postfix(done=bar.n + 1, failed=failed)
+        bar.update(1)
+
+    results = pipeline.autograde(root, submitted, jobs=args.jobs, timeout=args.timeout,
+                                 memory_mb=args.memory, db_url=args.db, progress=progress)
+    bar.close()
+    print(_summary(results))
+    bad = [r for r in results if not r.ok]
+    print(f"{len(results) - len(bad)} graded, {len(bad)} failed")
+    return 1 if bad else 0
+
+
+def cmd_feedback(args):
+    problems = pipeline.feedback(_root(args), args.db)
+    for p in problems:
+        print(p, file=sys.stderr)
+    n = len(list((_root(args) / "feedback").rglob("*.html"))) if (_root(args) / "feedback").exists() else 0
+    print(f"{n} feedback files in {_root(args) / 'feedback'}")
+    return 1 if problems else 0
+
+
+def cmd_export(args):
+    columns, rows = pipeline.export_rows(_root(args), args.db)
+    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    writer = csv.DictWriter(out, fieldnames=columns, restval="")
+    writer.writeheader()
+    writer.writerows(rows)
+    if args.output:
+        out.close()
+        print(f"{len(rows)} students written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def _messages(autograded_nb):
+    nb = nbformat.read(autograded_nb, as_version=4)
+    out = {}
+    for c in nb.cells:
+        meta = c.metadata.get("nbgrader", {})
+        if meta.get("grade") and c.cell_type == "code":
+            errors = [o for o in c.get("outputs", []) if o.output_type == "error"]
+            if errors:
+                out[meta["grade_id"]] = f"{errors[0].ename}: {errors[0].evalue}"
+    return out
+
+
+def cmd_check(args):
+    root = _root(args)
+    notebook = pathlib.Path(args.notebook).resolve()
+    assignment = notebook.parent.name
+    if not notebook.exists():
+        print(f"no notebook at {notebook}", file=sys.stderr)
+        return 2
+    if assignment not in pipeline.source_assignments(root):
+        print(f"{notebook} is not in an assignment folder of this course "
+              f"({', '.join(pipeline.source_assignments(root))})", file=sys.stderr)
+        return 2
+    with pipeline.temporary_course(root, assignment) as tmp:
+        dest = tmp / "submitted" / "you" / assignment / notebook.name
+        dest.parent.mkdir(parents=True)
+        shutil.copy(notebook, dest)
+        print(f"grading {notebook.name} against the hidden tests (this runs the whole notebook)...")
+        [result] = pipeline.autograde(tmp, jobs=1, timeout=args.timeout, memory_mb=args.memory,
+                                      db_url=f"sqlite:///{tmp / 'gradebook.db'}")
+        graded = tmp / "autograded" / "you" / assignment / notebook.name
+        messages = _messages(graded) if graded.exists() else {}
+    if not result.ok:
+        print(f"the notebook could not be graded: {result.reason}")
+        return 1
+    width = max(len(k) for k in result.scores)
+    print(f"\n{'question':<{width}}  points   max  message")
+    for gid, (score, max_score) in result.scores.items():
+        msg = messages.get(gid, "")
+        wrapped = textwrap.shorten(msg, 400) if msg else ""
+        print(f"{gid:<{width}}  {score or 0:6g} {max_score:5g}  {wrapped}")
+    print(f"\ntotal: {result.score:g} / {result.max_score:g}")
+    return 0 if result.score == result.max_score else 1
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", default=os.environ.get("COURSE_ROOT", str(ROOT)),
+                        help="course root holding nbgrader_config.py (default: this repository)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="generate course/ from solutions/ and check for leaks")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    p.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's)")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("autograde", help="grade every submission in parallel")
+    p.add_argument("submissions", nargs="?", help="folder laid out as {student}/{assignment}/ (default: submitted/)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: number of cores)")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell before it is interrupted")
+    p.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MB")
+    p.add_argument("--db", help="gradebook SQLAlchemy URL (default: gradebook.db at the root)")
+    p.set_defaults(func=cmd_autograde)
+
+    p = sub.add_parser("feedback", help="HTML feedback for every graded submission")
+    p.add_argument("--db", help="gradebook SQLAlchemy URL")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("export", help="grades as CSV: one row per student")
+    p.add_argument("--format", choices=["csv"], default="csv")
+    p.add_argument("--output", "-o", help="file to write (default: standard output)")
+    p.add_argument("--db", help="gradebook SQLAlchemy URL")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("check", help="grade one notebook against the hidden tests; exit 0 only on full marks")
+    p.add_argument("notebook")
+    p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
+    p.add_argument("--memory", type=int, default=4096, help="memory limit for the kernel in MB")
+    p.set_defaults(func=cmd_check)
+
+    args = parser.parse_args(argv)
+    # nbgrader 0.9's gradebook code trips SQLAlchemy 2 warnings that say nothing to a user
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
