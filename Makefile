@@ -19,8 +19,11 @@ $(STAMP): requirements.txt pyproject.toml toolkit/pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e toolkit -e .
 	@touch $(STAMP)
 
+# JupyterLab refuses to run as root (containers often do) unless told it may
+ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.root_dir=course $(LAB_ARGS)
+	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup
 	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
