@@ -3,7 +3,8 @@ contract's optimizers. Each module here (one per notebook, named after its topic
 defines
 
     ANSWERS = {key: (expected value, relative tolerance, hint shown when wrong)}
-    CHECKS = {function name: (check(fn, part), [part names])}
+    CHECKS = {check name: (check(fn, part), [part names], reference name (optional,
+              default: the check name))}
 
 and is found automatically. Expected values stay on the instructor's side."""
 import importlib
