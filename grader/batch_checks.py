@@ -22,6 +22,8 @@ def _rng(seed):
 def _call(label, fn, *args, **kwargs):
     try:
         return fn(*args, **kwargs)
+    except NotImplementedError:
+        raise CheckFailed(f"{label.split('(')[0]} is not implemented yet (it raises NotImplementedError).") from None
     except Exception as e:
         raise CheckFailed(f"{label} raised {type(e).__name__}: {e}") from None
 
@@ -33,6 +35,38 @@ def _regression(rng, n=None, d=None):
     w_true = rng.normal(size=d)
     y = X @ w_true + rng.normal(size=n) * rng.uniform(0, 1)
     return X, y, rng.normal(size=d)
+
+
+def _names_used(fn):
+    """Global names the function's code refers to (nested code objects included)."""
+    names, stack = set(), [getattr(fn, "__code__", None)]
+    while stack:
+        code = stack.pop()
+        if code is None:
+            continue
+        names.update(code.co_names)
+        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
+    return names
+
+
+def _helper_note(fn, helpers):
+    """A sentence naming the student's own graded helpers that ``fn`` calls and that do
+    not pass their basic checks: the failure may come from there."""
+    env = getattr(fn, "__globals__", {})
+    used = _names_used(fn)
+    broken = []
+    for h in helpers:
+        helper_fn = env.get(h)
+        if h in used and callable(helper_fn) and helper_fn is not fn:
+            try:
+                PARTS[h]["basic"](helper_fn, np.random.default_rng(0))
+            except Exception:
+                broken.append(h)
+    if not broken:
+        return ""
+    names = " and ".join(broken)
+    return (f" Note: your {names}, which this function calls, does not pass its own tests yet; "
+            f"fix {'them' if len(broken) > 1 else 'it'} first.")
 
 
 # ------------------------------------------------------------ minibatch_indices
@@ -144,22 +178,24 @@ def grad_edge(fn, rng):
 # ------------------------------------------------------------ train_minibatch_sgd
 
 def _train_variant(X, y, B, lr, epochs, rng, w0=None, *, shuffle="epoch", divide_by_n=False,
-                   last_batch_loss=False, replace=False):
+                   last_batch_loss=False, replace=False, grad_scale=1.0):
+    """train_minibatch_sgd as written with one known mistake (the keyword that is set)."""
     n = len(y)
     w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
     losses = []
+    sizes = [B] * (n // B) + ([n % B] if n % B else [])
     order = rng.permutation(n) if shuffle == "once" else None
     for _ in range(epochs):
-        if shuffle == "epoch":
+        if replace:  # batches of the right sizes, each drawn with replacement
+            batches = [rng.choice(n, s, replace=True) for s in sizes]
+        elif shuffle == "epoch":
             batches = ref.minibatch_indices(n, B, rng)
         elif shuffle == "once":
             batches = [order[i:i + B] for i in range(0, n, B)]
-        elif shuffle == "none":
+        else:
             batches = [np.arange(i, min(i + B, n)) for i in range(0, n, B)]
-        if replace:
-            batches = [rng.choice(n, len(b), replace=True) for b in batches]
         for idx in batches:
-            g = ref.mse_gradient(w, X[idx], y[idx])
+            g = grad_scale * ref.mse_gradient(w, X[idx], y[idx])
             w = w - lr * (g * len(idx) / n if divide_by_n else g)
         losses.append(_mse_loss(w, X[idx], y[idx]) if last_batch_loss else _mse_loss(w, X, y))
     return w, np.array(losses)
@@ -176,6 +212,8 @@ _TRAIN_MISTAKES = {
         dict(last_batch_loss=True),
     "the batches are drawn with replacement; each epoch must visit every example once":
         dict(replace=True),
+    "the gradient misses the factor 2 from the square (see mse_gradient)":
+        dict(grad_scale=0.5),
 }
 
 
@@ -209,7 +247,7 @@ def _check_train(fn, X, y, B, lr, epochs, seed, w0=None):
         else:
             msg += (" Use one call of minibatch_indices(n, batch_size, rng) per epoch, one update per batch "
                     "with mse_gradient on that batch, and the full-data loss after each epoch.")
-        raise CheckFailed(msg)
+        raise CheckFailed(msg + _helper_note(fn, ["minibatch_indices", "mse_gradient"]))
 
 
 def train_basic(fn, rng):
@@ -251,6 +289,8 @@ def _noise_replace(w, X, y, B, rng, n_draws):
 _NOISE_MISTAKES = {
     "this is the variance of the gradient norms, not the mean of ||g_B - g||^2": _noise_norm_variance,
     "the batches are drawn with replacement; use rng.choice(n, batch_size, replace=False)": _noise_replace,
+    "the result is 4 times too small: the gradient misses the factor 2 from the square (see mse_gradient)":
+        lambda w, X, y, B, rng, n_draws: ref.gradient_noise(w, X, y, B, rng, n_draws) / 4,
 }
 
 
@@ -269,7 +309,7 @@ def _check_noise(fn, w, X, y, B, n_draws, seed):
             if rel_error(got, wrong(w, X, y, B, _rng(seed), n_draws), FLOOR) <= TOL:
                 msg += f" This matches a known mistake: {cause}."
                 break
-        raise CheckFailed(msg)
+        raise CheckFailed(msg + _helper_note(fn, ["mse_gradient"]))
 
 
 def noise_basic(fn, rng):

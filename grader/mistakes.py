@@ -84,15 +84,17 @@ STEP_MISTAKES = {
 
 
 def _adam_variant(x, g, m, v, t, lr, beta1, beta2, eps, *, correct=True, t_shift=0,
-                  store_hat=False, eps_inside=False, square=True):
+                  store_hat=False, eps_inside=False, square=True, root_correction=True):
     g = _a(g)
     m_new = beta1 * _a(m) + (1 - beta1) * g
-    v_new = beta2 * _a(v) + (1 - beta2) * (g * g if square else g)
+    v_new = beta2 * _a(v) + (1 - beta2) * (g * g if square is True else np.abs(g) if square == "abs" else g)
     tt = t + t_shift
     with np.errstate(divide="ignore", invalid="ignore"):
         m_hat = m_new / (1 - beta1 ** tt) if correct else m_new
         v_hat = v_new / (1 - beta2 ** tt) if correct else v_new
         denom = np.sqrt(v_hat + eps) if eps_inside else np.sqrt(v_hat) + eps
+        if not root_correction:  # sqrt(v_new) / (1 - beta2^t): the correction outside the root
+            denom = np.sqrt(v_new) / (1 - beta2 ** tt) + eps
         x_new = _a(x) - lr * m_hat / denom
     if store_hat:
         return x_new, m_hat, v_hat
@@ -112,6 +114,11 @@ _ADAM_FORMS = {
         dict(eps_inside=True),
     "the second moment averages g instead of g squared":
         dict(square=False),
+    "the second moment v_new averages |g| instead of g squared":
+        dict(square="abs"),
+    "the second-moment correction is outside the square root: use sqrt(v_new / (1 - beta2^t)), "
+    "that is sqrt(v_new) / sqrt(1 - beta2^t)":
+        dict(root_correction=False),
 }
 
 STEP_MISTAKES["adam_step"] = {
@@ -175,9 +182,15 @@ SCHEDULE_MISTAKES = {
             lambda step, lr0, T_max, lr_min=0.0: lr_min if step >= T_max else _cos((step + 1) / T_max, lr0, lr_min),
         "lr_min is ignored: the cosine goes from lr0 to 0":
             lambda step, lr0, T_max, lr_min=0.0: 0.0 if step >= T_max else _cos(step / T_max, lr0, 0.0),
+        "the factor is cos(pi step / T_max), which goes from 1 to -1; use (1 + cos(pi step / T_max)) / 2, from 1 to 0":
+            lambda step, lr0, T_max, lr_min=0.0: (
+                lr_min if step >= T_max else lr_min + (lr0 - lr_min) * math.cos(math.pi * step / T_max)),
+        "the factor 1/2 is missing: (1 + cos(pi step / T_max)) / 2 goes from 1 to 0":
+            lambda step, lr0, T_max, lr_min=0.0: (
+                lr_min if step >= T_max else lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * step / T_max))),
     },
     "warmup_cosine": {
-        "the warmup starts at zero (lr0 step / warmup_steps); it starts at lr0 / warmup_steps, (step + 1) / warmup_steps":
+        "the warmup starts at zero (lr0 step / warmup_steps); at step 0 the rate is already lr0 / warmup_steps: lr0 (step + 1) / warmup_steps":
             lambda step, lr0, warmup_steps, total_steps, lr_min=0.0: (
                 lr0 * step / warmup_steps if step < warmup_steps
                 else _sched.warmup_cosine(step, lr0, warmup_steps, total_steps, lr_min)),
@@ -194,5 +207,20 @@ SCHEDULE_MISTAKES = {
                 lr0 * (step + 1) / warmup_steps if step < warmup_steps
                 else lr_min if step > total_steps
                 else _cos((step - warmup_steps) / (total_steps + 1 - warmup_steps), lr0, lr_min)),
+        "the warmup runs one step too long (step <= warmup_steps): at step warmup_steps the cosine starts, at lr0":
+            lambda step, lr0, warmup_steps, total_steps, lr_min=0.0: (
+                lr0 * (step + 1) / warmup_steps if step <= warmup_steps
+                else _sched.warmup_cosine(step, lr0, warmup_steps, total_steps, lr_min)),
+        "the cosine uses (step + 1): at step warmup_steps the rate must be lr0":
+            lambda step, lr0, warmup_steps, total_steps, lr_min=0.0: (
+                lr0 * (step + 1) / warmup_steps if step < warmup_steps
+                else lr_min if step >= total_steps
+                else _cos((step + 1 - warmup_steps) / (total_steps - warmup_steps), lr0, lr_min)),
+        "the cosine lasts total_steps steps after the warmup; total_steps counts the warmup too, "
+        "so the cosine ends at step total_steps":
+            lambda step, lr0, warmup_steps, total_steps, lr_min=0.0: (
+                lr0 * (step + 1) / warmup_steps if step < warmup_steps
+                else lr_min if step >= warmup_steps + total_steps
+                else _cos((step - warmup_steps) / total_steps, lr0, lr_min)),
     },
 }

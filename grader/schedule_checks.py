@@ -62,12 +62,37 @@ def _diagnose(name, steps, p, got):
     return None
 
 
+def _pair(expected, got):
+    """Both numbers with just enough digits to tell them apart (6 to 12 significant)."""
+    for digits in range(6, 13):
+        a, b = f"{expected:.{digits}g}", f"{got:.{digits}g}"
+        if a != b:
+            return a, b
+    return a, b
+
+
+def _right_before(steps, s):
+    """Which of the checked steps before ``s`` were right, without claiming unchecked ones."""
+    right = [t for t in steps if t < s]
+    if not right:
+        return ""
+    if len(right) == 1:
+        return f" Step {right[0]} was right."
+    if right == list(range(right[0], right[-1] + 1)):
+        return f" Steps {right[0]} to {right[-1]} were right."
+    shown = ", ".join(map(str, right)) if len(right) <= 8 else \
+        ", ".join(map(str, right[:3])) + ", ..., " + ", ".join(map(str, right[-3:]))
+    return f" The checked steps before it ({shown}) were right."
+
+
 def check_steps(name, fn, p, steps, what=""):
     reference = getattr(ref, name)
     got = []
     for s in steps:
         try:
             value = fn(s, **p)
+        except NotImplementedError:
+            raise CheckFailed(f"{name} is not implemented yet (it raises NotImplementedError).") from None
         except Exception as e:
             raise CheckFailed(f"{_describe(name, p)} raised {type(e).__name__}: {e} at step {s}.") from None
         try:
@@ -79,11 +104,9 @@ def check_steps(name, fn, p, steps, what=""):
     for s, g in zip(steps, got):
         e = reference(s, **p)
         if not (abs(g - e) <= SCHEDULE_TOL * max(1e-12, abs(g) + abs(e))):
-            right = [t for t in steps if t < s]
-            before = (f" Steps {right[0]} to {right[-1]} were right." if len(right) > 1
-                      else f" Step {right[0]} was right." if right else "")
-            msg = (f"{_describe(name, p)}{what} first goes wrong at step {s}: expected {e:.6g}, "
-                   f"got {g:.6g}.{before}")
+            want, have = _pair(e, g)
+            msg = (f"{_describe(name, p)}{what} first goes wrong at step {s}: expected {want}, "
+                   f"got {have}.{_right_before(steps, s)}")
             cause = _diagnose(name, steps, p, got)
             if cause:
                 msg += f" This matches a known mistake: {cause}."
