@@ -26,7 +26,7 @@ lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(LAB_ARGS)
 
 test: setup
-	$(BIN)/python -m pytest -n auto $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
 # Regenerate course/ from solutions/ (commit the result; a test checks they agree).
 release: setup

@@ -5,8 +5,8 @@ slip does not zero a whole function. A failing part raises one AssertionError wh
 message is meant for the student: the inputs, what was expected, what came back, and
 the likely mistake. No reference code or hidden-test source reaches the message.
 """
-from grader import batch_checks, extras, optimizer_checks, schedule_checks, step_checks
-from grader.extras import check_answer  # noqa: F401 (part of the hidden tests' interface)
+from grader import batch_checks, extras, guard, optimizer_checks, schedule_checks, step_checks
+from grader.extras import CheckFailed
 
 STEP_FUNCTIONS = list(step_checks.SPECS)
 SCHEDULES = ["step_decay", "exponential_decay", "cosine_annealing", "warmup_cosine"]
@@ -33,6 +33,8 @@ def parts(name):
 def check(name, obj, part):
     if part not in parts(name):
         raise KeyError(f"{name} has no part {part!r}; parts are {parts(name)}")
+    guard.verify()   # undo a notebook's changes to numpy, torch or the grader first
+    guard.refuse_grader_objects(name, obj, CheckFailed)
     if name in STEP_FUNCTIONS:
         step_checks.check_step(name, obj, part)
     elif name in SCHEDULES:
@@ -43,3 +45,9 @@ def check(name, obj, part):
         extras.checks()[name][0](obj, part)
     else:
         optimizer_checks.check_optimizer(name, obj, part)
+
+
+def check_answer(key, value):
+    """A numeric question: ``value`` against the instructor's answer for ``key``."""
+    guard.verify()
+    extras.check_answer(key, value)

@@ -35,13 +35,31 @@ def cmd_release(args):
     return 1 if problems else 0
 
 
+def _status(r):
+    if not r.ok:
+        return "FAILED"
+    parts = [f"{len(r.problems)} problem{'s' * (len(r.problems) != 1)}"] if r.problems else []
+    parts += ["FLAGGED"] if r.flags else []
+    parts += [f"{len(r.notes)} note{'s' * (len(r.notes) != 1)}"] if r.notes else []
+    return "ok" + (" (" + ", ".join(parts) + ")" if parts else "")
+
+
 def _summary(results):
     width = max([len(r.student) for r in results] + [7])
-    lines = [f"{'student':<{width}}  {'assignment':<14} {'score':>11}  {'time':>6}  result"]
+    awidth = max([len(r.assignment) for r in results] + [10])
+    lines = [f"{'student':<{width}}  {'assignment':<{awidth}} {'score':>11}  {'time':>6}  result"]
     for r in results:
         score = f"{r.score:g}/{r.max_score:g}" if r.scores else "-"
-        lines.append(f"{r.student:<{width}}  {r.assignment:<14} {score:>11}  {r.seconds:5.1f}s  "
-                     + ("ok" if r.ok else f"FAILED: {r.reason}"))
+        lines.append(f"{r.student:<{width}}  {r.assignment:<{awidth}} {score:>11}  {r.seconds:5.1f}s  {_status(r)}")
+    details = []
+    for r in results:
+        items = ([f"FAILED: {r.reason}"] if not r.ok else []) + [f"problem: {p}" for p in r.problems] \
+            + [f"FLAG: {f}" for f in r.flags] + [f"note: {n}" for n in r.notes]
+        if items:
+            details.append(f"{r.student} / {r.assignment}")
+            details += [f"    {item}" for item in items]
+    if details:
+        lines += ["", "Details (failed submissions get zero in the gradebook):"] + details
     return "\n".join(lines)
 
 
@@ -63,12 +81,16 @@ def cmd_autograde(args):
         bar.update(1)
 
     results = pipeline.autograde(root, submitted, jobs=args.jobs, timeout=args.timeout,
-                                 memory_mb=args.memory, db_url=args.db, progress=progress)
+                                 memory_mb=args.memory, db_url=args.db, progress=progress,
+                                 notebook_timeout=args.notebook_timeout,
+                                 new_students=not args.roster_only)
     bar.close()
     print(_summary(results))
     bad = [r for r in results if not r.ok]
-    print(f"{len(results) - len(bad)} graded, {len(bad)} failed")
-    return 1 if bad else 0
+    troubled = [r for r in results if r.ok and not r.clean]
+    print(f"{len(results) - len(bad)} graded, {len(bad)} failed, "
+          f"{len(troubled)} graded with problems or flags")
+    return 1 if bad or troubled else 0
 
 
 def cmd_feedback(args):
@@ -121,12 +143,16 @@ def cmd_check(args):
         shutil.copy(notebook, dest)
         print(f"grading {notebook.name} against the hidden tests (this runs the whole notebook)...")
         [result] = pipeline.autograde(tmp, jobs=1, timeout=args.timeout, memory_mb=args.memory,
-                                      db_url=f"sqlite:///{tmp / 'gradebook.db'}")
+                                      db_url=f"sqlite:///{tmp / 'gradebook.db'}",
+                                      notebook_timeout=args.notebook_timeout)
         graded = tmp / "autograded" / "you" / assignment / notebook.name
         messages = _messages(graded) if graded.exists() else {}
     if not result.ok:
         print(f"the notebook could not be graded: {result.reason}")
         return 1
+    for item in [f"problem: {p}" for p in result.problems] + [f"FLAG: {f}" for f in result.flags] \
+            + [f"note: {n}" for n in result.notes]:
+        print(item)
     width = max(len(k) for k in result.scores)
     print(f"\n{'question':<{width}}  points   max  message")
     for gid, (score, max_score) in result.scores.items():
@@ -152,8 +178,13 @@ def main(argv=None):
     p.add_argument("submissions", nargs="?", help="folder laid out as {student}/{assignment}/ (default: submitted/)")
     p.add_argument("--jobs", type=int, default=None, help="worker processes (default: number of cores)")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell before it is interrupted")
+    p.add_argument("--notebook-timeout", type=int, default=600,
+                   help="seconds per notebook; cells left after that are not run")
     p.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MB")
     p.add_argument("--db", help="gradebook SQLAlchemy URL (default: gradebook.db at the root)")
+    p.add_argument("--roster-only", action="store_true",
+                   help="grade only students already in the gradebook (nbgrader db student import); "
+                        "report the others as unknown")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", help="HTML feedback for every graded submission")
@@ -169,6 +200,7 @@ def main(argv=None):
     p = sub.add_parser("check", help="grade one notebook against the hidden tests; exit 0 only on full marks")
     p.add_argument("notebook")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
+    p.add_argument("--notebook-timeout", type=int, default=600, help="seconds for the whole notebook")
     p.add_argument("--memory", type=int, default=4096, help="memory limit for the kernel in MB")
     p.set_defaults(func=cmd_check)
 

@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing as mp
 import os
 import pathlib
+import queue
 import re
 import resource
 import shutil
@@ -84,12 +85,22 @@ def release(root, assignments=None, db_url=None):
 
 @dataclass
 class Result:
+    """One submission's outcome. ``ok``: graded. ``problems``: limits it hit (time,
+    memory, a dead kernel); ``flags``: tampering (grader code, replaced libraries, edited
+    or deleted tests); ``notes``: things fixed quietly (a duplicated cell)."""
     student: str
     assignment: str
     ok: bool
     seconds: float = 0.0
     reason: str = ""
     scores: dict = field(default_factory=dict)   # grade_id -> (score, max)
+    problems: list = field(default_factory=list)
+    flags: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+
+    @property
+    def clean(self):
+        return self.ok and not self.problems and not self.flags
 
     @property
     def score(self):
@@ -123,27 +134,98 @@ def _structure_db(root, assignments, path):
 _worker = {}
 
 
-def _init_worker(root, template_db, scratch, timeout, memory_mb):
+def _init_worker(root, template_db, scratch, timeout, memory_mb, notebook_timeout):
+    import warnings
+    warnings.filterwarnings("ignore", module="nbgrader")   # SQLAlchemy 2 warnings inside nbgrader
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     db = pathlib.Path(scratch) / f"worker-{os.getpid()}.db"
     shutil.copy(template_db, db)
     if memory_mb:
         # inherited by every kernel this worker starts: a memory bomb fails inside its kernel
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    config = load_config(root, f"sqlite:///{db}", **{"Execute.timeout": timeout})
-    _worker["api"] = make_api(config)
+    config = load_config(root, f"sqlite:///{db}", **{
+        "Execute.timeout": timeout,
+        "GuardedExecute.notebook_timeout": notebook_timeout,
+        "GuardedExecute.kernel_log": str(pathlib.Path(scratch) / f"kernels-{os.getpid()}.log")})
+    _worker.update(api=make_api(config), root=pathlib.Path(root), config=config, memory_mb=memory_mb,
+                   timeout=timeout, notebook_timeout=notebook_timeout)
+
+
+def expected_notebooks(root, assignment):
+    return sorted(p.name for p in (pathlib.Path(root) / "solutions" / assignment).glob("*.ipynb"))
+
+
+def unreadable(root, submitted, assignment):
+    """Why the submission cannot be graded at all (missing or broken notebooks), or ''."""
+    folder = pathlib.Path(submitted)
+    for name in expected_notebooks(root, assignment):
+        path = folder / name
+        if not path.exists():
+            present = sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+            return f"no {name} in the submission (found: {', '.join(present) or 'nothing'})"
+        try:
+            nb = nbformat.read(path, as_version=4)
+            nbformat.validate(nb)
+        except Exception as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            return f"{name} is not a valid notebook ({type(e).__name__}: {first[:200]})"
+    return ""
 
 
 def _grade_one(task):
+    from grader import sanitize
     student, assignment = task
     start = time.perf_counter()
+    coursedir = _worker["api"].coursedir
+    folder = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+    why = unreadable(_worker["root"], folder, assignment)
+    if why:
+        return Result(student, assignment, False, time.perf_counter() - start, why)
+    sanitize.NOTES.clear()
     try:
         result = _worker["api"].autograde(assignment, student, force=True, create=True)
         ok = bool(result["success"])
         reason = "" if ok else _short_error(result.get("error") or result.get("log") or "")
     except Exception as e:  # one submission never stops the batch
         ok, reason = False, f"{type(e).__name__}: {e}"
-    return Result(student, assignment, ok, time.perf_counter() - start, reason)
+    out = Result(student, assignment, ok, time.perf_counter() - start, reason)
+    out.flags = [text for kind, text in sanitize.NOTES if kind == "flag"]
+    out.notes = [text for kind, text in sanitize.NOTES if kind == "note"]
+    if ok:
+        _read_outputs(out, _worker["root"] / "autograded" / student / assignment)
+    return out
+
+
+def _read_outputs(result, folder):
+    """Problems and flags visible in the graded notebooks' outputs."""
+    from grader.guard import FLAG
+    limits = {"CellTimeoutError": f"a cell ran past the {_worker['timeout']} s limit and was interrupted",
+              "NotebookTimeout": f"the notebook ran past its {_worker['notebook_timeout']} s limit",
+              "KernelDied": "a cell killed the kernel (it was restarted)",
+              "MemoryError": f"a cell ran out of memory (limit {_worker['memory_mb']} MB)"}
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        for i, cell in enumerate(nb.cells):
+            where = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
+            for o in cell.get("outputs", []):
+                text = o.get("text", "") if o.output_type == "stream" else \
+                    f"{o.get('evalue', '')}" if o.output_type == "error" else ""
+                for line in text.splitlines():
+                    if FLAG in line:
+                        flag = f"{where}: " + line.split(FLAG, 1)[1].strip()
+                        if flag not in result.flags:
+                            result.flags.append(flag)
+                if o.output_type != "error":
+                    continue
+                ename = "CellTimeoutError" if o.ename == "KeyboardInterrupt" else o.ename
+                if ename not in limits:
+                    continue
+                not_run = str(o.get("evalue", "")).startswith("not run")
+                problem = (f"some cells were not run: {o.evalue[len('not run: '):]}" if not_run
+                           else f"{where}: {limits[ename]}")
+                if problem not in result.problems:
+                    result.problems.append(problem)
 
 
 def _short_error(text):
@@ -189,28 +271,64 @@ def _timestamp(submitted):
     return path.read_text().strip() if path.exists() else None
 
 
+def _roster(config):
+    from nbgrader.api import Gradebook
+    with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
+        return {s.id for s in gb.students}
+
+
 def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_url=None,
-              progress=None):
-    """Grade every submission under ``submitted`` (default: root/submitted). Returns Results."""
+              progress=None, notebook_timeout=600, new_students=True):
+    """Grade every submission under ``submitted`` (default: root/submitted). Returns Results.
+
+    ``new_students=False``: only students already in the gradebook (a roster imported
+    with ``nbgrader db student import``) are graded; others are reported as unknown."""
     root = pathlib.Path(root).resolve()
     submitted = pathlib.Path(submitted or root / "submitted").resolve()
     config = load_config(root, db_url, **({"CourseDirectory.submitted_directory": str(submitted)}
                                           if submitted != root / "submitted" else {}))
     tasks = find_submissions(submitted)
     known = set(source_assignments(root))
-    results = [Result(s, a, False, reason=f"unknown assignment {a!r}") for s, a in tasks if a not in known]
+    results = [Result(s, a, False, reason=f"unknown assignment {a!r} (assignments: {', '.join(sorted(known))})")
+               for s, a in tasks if a not in known]
     tasks = [(s, a) for s, a in tasks if a in known]
+    if not new_students:
+        roster = _roster(config)
+        results += [Result(s, a, False, reason=f"unknown student {s!r}: not in the gradebook's roster "
+                                               f"(add with: nbgrader db student add {s})")
+                    for s, a in tasks if s not in roster]
+        tasks = [(s, a) for s, a in tasks if s in roster]
+    for r in results:
+        if progress:
+            progress(r)
     if not tasks:
-        return results
+        return sorted(results, key=lambda r: (r.assignment, r.student))
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         template = pathlib.Path(scratch) / "template.db"
         _structure_db(root, sorted({a for _, a in tasks}), template)
         _ensure_structure(root, config, sorted({a for _, a in tasks}), scratch)
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
         ctx = mp.get_context("spawn")
+        done = queue.SimpleQueue()
+        # a worker process that dies takes its task with it: Pool never reports it, so
+        # the parent gives up on the rest after a long silence instead of waiting forever
+        stall = notebook_timeout * 1.5 + 300
         with ctx.Pool(jobs, initializer=_init_worker,
-                      initargs=(str(root), str(template), scratch, timeout, memory_mb)) as pool:
-            for result in pool.imap_unordered(_grade_one, tasks):
+                      initargs=(str(root), str(template), scratch, timeout, memory_mb, notebook_timeout)) as pool:
+            pending = {task: pool.apply_async(_grade_one, (task,), callback=done.put,
+                                              error_callback=lambda e, t=task: done.put(
+                                                  Result(*t, False, reason=f"{type(e).__name__}: {e}")))
+                       for task in tasks}
+            while pending:
+                try:
+                    result = done.get(timeout=stall)
+                except queue.Empty:
+                    for s, a in pending:
+                        results.append(Result(s, a, False, reason=f"no result after {stall:.0f} s: "
+                                                                   "its grading process died"))
+                    pool.terminate()
+                    break
+                pending.pop((result.student, result.assignment), None)
                 try:
                     _save_grades(root, config, result)
                 except Exception as e:
@@ -256,7 +374,7 @@ def feedback(root, db_url=None):
             problems.append(f"{a}: generate_feedback failed: {_short_error(result.get('error') or '')}")
     for html in sorted((pathlib.Path(root) / "feedback").rglob("*.html")):
         text = html.read_text()
-        found = [m for m in MARKERS + ("grader.check", "import grader") if m in text]
+        found = [m for m in MARKERS + ("grader.check(", "grader.check_answer(", "import grader") if m in text]
         if found:
             problems.append(f"{html}: feedback shows {found}")
     return problems

@@ -2,16 +2,19 @@
 and check, on a throwaway copy of the course."""
 import csv
 import io
+import os
 import shutil
 import subprocess
 import sys
 
 import pytest
 
+from tests import postgres
 from tests.course import ROOT, env, fill, solution_code
 from tests.submissions.momentum import STUDENTS
 
 A = "01_momentum"
+pytestmark = pytest.mark.xdist_group("cli")   # one worker: the class is graded once
 
 
 def grader_cmd(root, *args, check=False):
@@ -35,20 +38,29 @@ def test_every_command_has_help(command):
     assert out.returncode == 0 and "usage:" in out.stdout
 
 
-def test_instructor_loop_release_autograde_feedback_export(course):
-    grader_cmd(course, "release", check=True)
-    released = course / "course" / A / "momentum.ipynb"
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """The instructor's loop on a copy of the course: release, three submissions
+    (right, wrong, untouched), autograde with 2 workers into SQLite, export."""
+    root = tmp_path_factory.mktemp("class")
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    shutil.copytree(ROOT / "solutions" / A, root / "solutions" / A)
+    grader_cmd(root, "release", check=True)
+    released = root / "course" / A / "momentum.ipynb"
     assert released.exists()
     reference = solution_code(A)
     wrong = STUDENTS["sgd-sign-momentum-ema"]["code"]
-    fill(released, reference, course / "submitted" / "ada" / A / "momentum.ipynb")
-    fill(released, {**reference, **wrong}, course / "submitted" / "bob" / A / "momentum.ipynb")
-    fill(released, {}, course / "submitted" / "cy" / A / "momentum.ipynb")   # handed in untouched
+    fill(released, reference, root / "submitted" / "ada" / A / "momentum.ipynb")
+    fill(released, {**reference, **wrong}, root / "submitted" / "bob" / A / "momentum.ipynb")
+    fill(released, {}, root / "submitted" / "cy" / A / "momentum.ipynb")   # handed in untouched
+    out = grader_cmd(root, "autograde", "--jobs", "2", check=True)
+    csv_text = grader_cmd(root, "export", check=True).stdout
+    return root, out, csv_text
 
-    out = grader_cmd(course, "autograde", "--jobs", "2", check=True)
+
+def test_instructor_loop_release_autograde_feedback_export(graded_class):
+    course, out, csv_text = graded_class
     assert "3 graded, 0 failed" in out.stdout, out.stdout
-
-    csv_text = grader_cmd(course, "export", check=True).stdout
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(csv_text))}
     assert float(rows["ada"][A]) == 18 and float(rows["ada"]["total"]) == 18
     assert float(rows["bob"][A]) == 18 - 4 - 5          # every sgd_step and momentum_step cell lost
@@ -58,11 +70,27 @@ def test_instructor_loop_release_autograde_feedback_export(course):
     out = grader_cmd(course, "feedback", check=True)
     html = (course / "feedback" / "bob" / A / "momentum.html").read_text()
     assert "EMA form" in html                          # the failure message reaches the student
-    assert "grader.check" not in html and "BEGIN HIDDEN" not in html
+    assert "grader.check(" not in html and "BEGIN HIDDEN" not in html
 
-    # serial grading gives the same grades, and re-running is idempotent
+
+def test_serial_grading_gives_the_same_grades_and_rerunning_is_idempotent(graded_class):
+    course, _, csv_text = graded_class
     grader_cmd(course, "autograde", "--jobs", "1", check=True)
     assert grader_cmd(course, "export", check=True).stdout == csv_text
+
+
+def test_a_postgresql_gradebook_gives_the_same_grades(graded_class):
+    reason = postgres.missing_reason()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}; in CI the PostgreSQL test must run")
+        pytest.skip(reason)
+    course, _, csv_text = graded_class
+    with postgres.server() as url:
+        out = grader_cmd(course, "autograde", "--jobs", "2", "--db", url, check=True)
+        assert "3 graded, 0 failed" in out.stdout, out.stdout
+        assert grader_cmd(course, "export", "--db", url, check=True).stdout == csv_text
+        grader_cmd(course, "feedback", "--db", url, check=True)
 
 
 def test_check_gives_full_marks_to_the_reference_and_zero_to_the_stub(course, tmp_path_factory):

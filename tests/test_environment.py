@@ -5,7 +5,7 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> pip name
+CONDA_NAMES = {"pytorch": "torch", "playwright-python": "playwright"}  # conda-forge name -> pip name
 
 
 def pip_pins():
@@ -33,8 +33,12 @@ def test_every_pip_requirement_is_pinned_exactly():
     assert not loose, f"unpinned requirements (torch unpinned pulls a multi-GB CUDA build): {loose}"
 
 
+PIP_ONLY = {"psycopg-binary"}   # psycopg's libpq wheel: conda-forge's psycopg depends on libpq instead
+
+
 def test_conda_environment_matches_pip_requirements():
     pip, conda = pip_pins(), conda_pins()
+    pip = {k: v for k, v in pip.items() if k not in PIP_ONLY}
     assert pip == conda, (f"only in requirements.txt: {sorted(set(pip.items()) - set(conda.items()))}; "
                           f"only in environment.yml: {sorted(set(conda.items()) - set(pip.items()))}")
 

@@ -1,0 +1,224 @@
+"""Bad submissions through the real command line: each one gets a result, none stops
+the batch, and the grades are the ones the student's code deserves.
+
+A small assignment (two graded functions, 5 points) keeps this fast; it is released
+and graded by the same `python -m grader` commands as the course. One autograde run
+covers every case; the tests below read its summary, the gradebook export and the
+feedback.
+"""
+import copy
+import csv
+import io
+import shutil
+import subprocess
+import sys
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from tests.course import BIN, ROOT, env, fill
+
+# one worker runs the whole module: its fixture grades the class once
+pytestmark = pytest.mark.xdist_group("bad_submissions")
+
+A = "00_tiny"
+NB = "tiny.ipynb"
+SGD = "def sgd_step(x, g, lr):\n    return x - lr * g\n"
+MOMENTUM = "def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + g\n    return x - lr * v_new, v_new\n"
+WRONG_MOMENTUM = "def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + (1 - beta) * g\n    return x - lr * v_new, v_new\n"
+LOOP = "while True:\n    pass\n"
+TIMEOUT, NOTEBOOK_TIMEOUT, MEMORY_MB = 8, 60, 2048
+
+
+def _cell(source, grade_id, *, solution=False, grade=False, points=0, markdown=False):
+    make = new_markdown_cell if markdown else new_code_cell
+    meta = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
+            "solution": solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return make(source, metadata={"nbgrader": meta})
+
+
+def _hidden(name, part):
+    return (f"# {name}: {part} (hidden tests)\n### BEGIN HIDDEN TESTS\nimport grader\n"
+            f"grader.check({name!r}, {name}, {part!r})\n### END HIDDEN TESTS")
+
+
+def tiny_notebook():
+    answer = "    ### BEGIN SOLUTION\n{}    ### END SOLUTION\n"
+    return new_notebook(cells=[
+        new_markdown_cell("# A tiny assignment for the grading pipeline's tests"),
+        _cell("import numpy as np", "setup"),
+        _cell("def sgd_step(x, g, lr):\n" + answer.format("    return x - lr * g\n"), "sgd_step", solution=True),
+        _cell(_hidden("sgd_step", "basic"), "sgd_step_basic", grade=True, points=1),
+        _cell(_hidden("sgd_step", "random"), "sgd_step_random", grade=True, points=1),
+        _cell("def momentum_step(x, g, v, lr, beta):\n" + answer.format(
+            "    v_new = beta * v + g\n    return x - lr * v_new, v_new\n"), "momentum_step", solution=True),
+        _cell(_hidden("momentum_step", "basic"), "momentum_step_basic", grade=True, points=2),
+        _cell(_hidden("momentum_step", "random"), "momentum_step_random", grade=True, points=1),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def grader_cmd(root, *args):
+    return subprocess.run([sys.executable, "-m", "grader", "--root", str(root), *args],
+                          cwd=ROOT, env=env(), capture_output=True, text=True, timeout=1800)
+
+
+def _edit(path, change):
+    nb = nbformat.read(path, as_version=4)
+    change(nb)
+    nbformat.write(nb, path)
+
+
+def _gid(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def _insert_after(gid, *sources):
+    def change(nb):
+        i = next(i for i, c in enumerate(nb.cells) if _gid(c) == gid)
+        nb.cells[i + 1:i + 1] = [new_code_cell(s) for s in sources]
+    return change
+
+
+# student -> (answers, notebook change or raw file text, expected score or None for a failure)
+CASES = {
+    "reference": ({}, None, 5),
+    "loop-after-def": ({"momentum_step": MOMENTUM + LOOP}, None, 5),
+    "loops-use-up-budget": ({}, _insert_after("sgd_step_random", *[LOOP] * 10), 2),
+    "kills-kernel": ({}, _insert_after("sgd_step_random", "import os\nos._exit(1)"), 5),
+    "memory-bomb": ({}, _insert_after("sgd_step_random", "blocks = []\nwhile True:\n"
+                                      "    blocks.append(bytearray(10**8))"), 5),
+    "duplicated-cell": ({}, lambda nb: nb.cells.insert(
+        3, copy.deepcopy(next(c for c in nb.cells if _gid(c) == "sgd_step"))), 5),
+    "tests-deleted": ({}, lambda nb: setattr(nb, "cells", [
+        c for c in nb.cells if _gid(c) not in ("sgd_step_random", "momentum_step_basic")]), 5),
+    "tests-edited": ({"momentum_step": WRONG_MOMENTUM}, lambda nb: [
+        setattr(c, "source", "pass  # nothing to see") for c in nb.cells
+        if _gid(c) in ("momentum_step_basic", "momentum_step_random")], 2),
+    "writes-stderr": ({"sgd_step": SGD + "import sys, warnings\nprint('debugging', file=sys.stderr)\n"
+                                         "warnings.warn('careful')\n"}, None, 5),
+    "huge-output": ({"sgd_step": SGD + "print('x' * 20_000_000)\nfor i in range(5000):\n    print(i)\n"},
+                    None, 5),
+    "imports-reference": ({"sgd_step": "from grader.reference import sgd_step\n"}, None, 3),
+    "finds-reference": ({"sgd_step": "import gc\nsgd_step = next(f for f in gc.get_objects() if callable(f) "
+                                     "and getattr(f, '__qualname__', '') == 'sgd_step' "
+                                     "and 'reference' in str(getattr(f, '__module__', '')))\n"}, None, 3),
+    "patches-numpy": ({"momentum_step": WRONG_MOMENTUM + "np.abs = lambda a: 0 * np.asarray(a)\n"
+                                                         "np.max = lambda *a, **k: 0.0\n"
+                                                         "np.allclose = lambda *a, **k: True\n"}, None, 2),
+    "patches-checks": ({"momentum_step": WRONG_MOMENTUM + "import gc\nfor m in gc.get_objects():\n"
+                                                          "    if type(m).__name__ == 'module' and "
+                                                          "m.__name__.endswith('der'):\n"
+                                                          "        vars(m)['check'] = lambda *a, **k: None\n"},
+                       None, 2),
+    "invalid-json": ({}, '{"cells": [ this is not json', None),
+    "not-a-notebook": ({}, '{"hello": "world"}', None),
+    "missing-notebook": ({}, "", None),
+}
+UNKNOWN = "mallory"   # hands in a perfect notebook but is not on the roster
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    root = tmp_path_factory.mktemp("badcourse")
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    (root / "solutions" / A).mkdir(parents=True)
+    nbformat.write(tiny_notebook(), root / "solutions" / A / NB)
+    out = grader_cmd(root, "release")
+    assert out.returncode == 0, out.stdout + out.stderr
+    released = root / "course" / A / NB
+    for student, (answers, change, _) in CASES.items():
+        dest = root / "submitted" / student / A / NB
+        if isinstance(change, str):
+            dest.parent.mkdir(parents=True)
+            if change:
+                dest.write_text(change)
+            continue
+        fill(released, {"sgd_step": SGD, "momentum_step": MOMENTUM, **answers}, dest)
+        if change:
+            _edit(dest, change)
+    fill(released, {"sgd_step": SGD, "momentum_step": MOMENTUM}, root / "submitted" / UNKNOWN / A / NB)
+    roster = root / "students.csv"
+    roster.write_text("id\n" + "\n".join(CASES) + "\n")
+    subprocess.run([str(BIN / "nbgrader"), "db", "student", "import", str(roster)],
+                   cwd=root, env=env(), check=True, capture_output=True)
+    run = grader_cmd(root, "autograde", "--jobs", "2", "--timeout", str(TIMEOUT), "--notebook-timeout",
+                     str(NOTEBOOK_TIMEOUT), "--memory", str(MEMORY_MB), "--roster-only")
+    export = grader_cmd(root, "export")
+    assert export.returncode == 0, export.stderr
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(export.stdout))}
+    return root, run, rows
+
+
+def _details(run, student):
+    """The summary's detail lines for one student."""
+    lines, on = [], False
+    for line in run.stdout.splitlines():
+        if line.startswith(f"{student} / "):
+            on = True
+            continue
+        if on and line.startswith("    "):
+            lines.append(line.strip())
+        elif on:
+            break
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize("student", list(CASES))
+def test_each_submission_gets_the_points_it_deserves(graded, student):
+    _, run, rows = graded
+    expected = CASES[student][2]
+    assert student in run.stdout, run.stdout
+    got = float(rows[student][A] or 0)
+    assert got == (expected or 0), f"{student}: {got} points, expected {expected}\n{run.stdout}"
+
+
+def test_the_batch_reports_every_failure_and_exits_non_zero(graded):
+    _, run, _ = graded
+    assert run.returncode == 1, run.stdout + run.stderr
+    expect = {
+        "invalid-json": "not a valid notebook (NotJSONError",
+        "not-a-notebook": "not a valid notebook",
+        "missing-notebook": f"no {NB} in the submission",
+        UNKNOWN: f"unknown student '{UNKNOWN}'",
+        "loop-after-def": f"ran past the {TIMEOUT} s limit",
+        "loops-use-up-budget": f"not run: the notebook used up its {NOTEBOOK_TIMEOUT} s",
+        "kills-kernel": "killed the kernel",
+        "memory-bomb": f"ran out of memory (limit {MEMORY_MB} MB)",
+        "duplicated-cell": "note: cell sgd_step appears more than once",
+        "tests-deleted": "FLAG: cell sgd_step_random was deleted",
+        "tests-edited": "FLAG: cell momentum_step_basic was edited",
+        "imports-reference": "FLAG: sgd_step uses grader: not run",
+        "finds-reference": "FLAG: sgd_step_basic: sgd_step used the grader's reference code",
+        "patches-numpy": "FLAG: momentum_step_basic: the notebook replaced numpy.abs, numpy.allclose, numpy.max",
+        "patches-checks": "FLAG: momentum_step_basic: the notebook replaced grader.check",
+    }
+    for student, phrase in expect.items():
+        assert phrase in _details(run, student), f"{student}: {phrase!r} not in\n{_details(run, student)}"
+    for student in ("reference", "writes-stderr", "huge-output"):
+        assert not _details(run, student), f"{student} should be clean:\n{_details(run, student)}"
+    assert UNKNOWN not in graded[2], "an unknown student must not enter the gradebook"
+    assert "Kernel is running over TCP" not in run.stderr   # the kernels' own chatter stays in a log
+
+
+def test_huge_output_is_cut_in_the_graded_notebook(graded):
+    root = graded[0]
+    path = root / "autograded" / "huge-output" / A / NB
+    assert path.stat().st_size < 200_000
+    nb = nbformat.read(path, as_version=4)
+    text = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "more characters not shown" in text
+
+
+def test_feedback_shows_messages_but_no_hidden_tests_or_guard(graded):
+    root = graded[0]
+    out = grader_cmd(root, "feedback")
+    assert out.returncode == 0, out.stdout + out.stderr
+    pages = {p.parts[-3]: p.read_text() for p in (root / "feedback").rglob("*.html")}
+    assert "reference" in pages and "tests-edited" in pages
+    for student, html in pages.items():
+        for secret in ("BEGIN HIDDEN", "grader.check(", "import grader", "grader.guard"):
+            assert secret not in html, f"{student}'s feedback shows {secret!r}"
+    assert "EMA" in pages["tests-edited"] or "momentum_step" in pages["tests-edited"]
