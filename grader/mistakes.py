@@ -50,7 +50,7 @@ STEP_MISTAKES = {
             lambda x, g, G, lr, eps=1e-10: (_a(x) - lr * _a(g) / np.sqrt(_a(G) + _a(g) ** 2 + eps),
                                             _a(G) + _a(g) ** 2),
         "the accumulator adds g instead of g squared":
-            lambda x, g, G, lr, eps=1e-10: (_a(x) - lr * _a(g) / (np.sqrt(np.abs(_a(G) + _a(g))) + eps),
+            lambda x, g, G, lr, eps=1e-10: (_a(x) - lr * _a(g) / (np.sqrt(_a(G) + _a(g)) + eps),
                                             _a(G) + _a(g)),
         "the accumulator adds |g| instead of g squared":
             lambda x, g, G, lr, eps=1e-10: (_a(x) - lr * _a(g) / (np.sqrt(_a(G) + np.abs(_a(g))) + eps),
@@ -77,8 +77,12 @@ STEP_MISTAKES = {
                 alpha * _a(s) + (1 - alpha) * _a(g) ** 2),
         "the average takes g instead of g squared":
             lambda x, g, s, lr, alpha=0.99, eps=1e-8: (
-                _a(x) - lr * _a(g) / (np.sqrt(np.abs(alpha * _a(s) + (1 - alpha) * _a(g))) + eps),
+                _a(x) - lr * _a(g) / (np.sqrt(alpha * _a(s) + (1 - alpha) * _a(g)) + eps),
                 alpha * _a(s) + (1 - alpha) * _a(g)),
+        "the average takes |g| instead of g squared":
+            lambda x, g, s, lr, alpha=0.99, eps=1e-8: (
+                _a(x) - lr * _a(g) / (np.sqrt(alpha * _a(s) + (1 - alpha) * np.abs(_a(g))) + eps),
+                alpha * _a(s) + (1 - alpha) * np.abs(_a(g))),
     },
 }
 

@@ -113,6 +113,67 @@ class SkipsNoneGradBadly(_Base):
                 _adam_core(p, g, state, group)
 
 
+class TOffByOne(_Base):
+    """Counts steps from 1 before the first update: t + 1 in the bias correction."""
+    def _update(self, p, g, state, group):
+        if group["weight_decay"]:
+            if group["decoupled"]:
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+            else:
+                g = g + group["weight_decay"] * p
+        b1, b2 = group["betas"]
+        t = int(state["step"]) + 1
+        state["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
+        state["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
+        m_hat = state["exp_avg"] / (1 - b1 ** t)
+        v_hat = state["exp_avg_sq"] / (1 - b2 ** t)
+        p.sub_(group["lr"] * m_hat / (v_hat.sqrt() + group["eps"]))
+
+
+class StoredHat(_Base):
+    """Keeps the bias-corrected moments as state."""
+    def _update(self, p, g, state, group):
+        if group["weight_decay"]:
+            if group["decoupled"]:
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+            else:
+                g = g + group["weight_decay"] * p
+        b1, b2 = group["betas"]
+        t = int(state["step"])
+        state["exp_avg"] = (b1 * state["exp_avg"] + (1 - b1) * g) / (1 - b1 ** t)
+        state["exp_avg_sq"] = (b2 * state["exp_avg_sq"] + (1 - b2) * g * g) / (1 - b2 ** t)
+        p.sub_(group["lr"] * state["exp_avg"] / (state["exp_avg_sq"].sqrt() + group["eps"]))
+
+
+class EpsInside(_Base):
+    """sqrt(v_hat + eps) instead of sqrt(v_hat) + eps."""
+    def _update(self, p, g, state, group):
+        if group["weight_decay"]:
+            if group["decoupled"]:
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+            else:
+                g = g + group["weight_decay"] * p
+        b1, b2 = group["betas"]
+        t = int(state["step"])
+        state["exp_avg"].mul_(b1).add_(g, alpha=1 - b1)
+        state["exp_avg_sq"].mul_(b2).addcmul_(g, g, value=1 - b2)
+        v_hat = state["exp_avg_sq"] / (1 - b2 ** t)
+        p.sub_(group["lr"] * state["exp_avg"] / (1 - b1 ** t) / (v_hat + group["eps"]).sqrt())
+
+
+class AliasedMoments(_Base):
+    """exp_avg and exp_avg_sq are one tensor (a = b = torch.zeros_like(p))."""
+    def _update(self, p, g, state, group):
+        if int(state["step"]) == 1:
+            state["exp_avg_sq"] = state["exp_avg"]
+        if group["weight_decay"]:
+            if group["decoupled"]:
+                p.mul_(1 - group["lr"] * group["weight_decay"])
+            else:
+                g = g + group["weight_decay"] * p
+        _adam_core(p, g, state, group)
+
+
 class Correct(_Base):
     def _update(self, p, g, state, group):
         if group["weight_decay"]:
@@ -144,7 +205,11 @@ WRONG = {
         ("no bias correction", NoBiasCorrection, {"adam", "adamw", "groups"}, "bias correction"),
         ("decoupled ignored", AlwaysCoupled, {"adamw", "groups"}, "AdamW"),
         ("missing torch.no_grad", NoNoGrad, {"adam", "adamw", "groups", "state"}, "torch.no_grad"),
-        ("state aliased to the gradient", AliasedState, {"adam", "adamw", "groups"}, "differs"),
+        ("state aliased to the gradient", AliasedState, {"adam", "adamw", "groups"}, "in-place aliasing"),
+        ("t off by one", TOffByOne, {"adam", "adamw", "groups"}, "off by one"),
+        ("bias-corrected moments stored", StoredHat, {"adam", "adamw", "groups"}, "stored as state"),
+        ("eps inside the sqrt", EpsInside, {"adam", "adamw", "groups"}, "eps is inside the square root"),
+        ("moments aliased to each other", AliasedMoments, {"adam", "adamw", "groups"}, "one and the same tensor"),
         ("parameters without grad updated", SkipsNoneGradBadly, {"groups"}, "grad is None"),
     ],
 }

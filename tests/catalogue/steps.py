@@ -94,6 +94,22 @@ def rmsprop_old_average(x, g, s, lr, alpha=0.99, eps=1e-8):
     return x - lr * g / (np.sqrt(s) + eps), alpha * s + (1 - alpha) * g ** 2
 
 
+def adagrad_adds_g(x, g, G, lr, eps=1e-10):
+    G = G + g   # negative sums give nan under the square root
+    return x - lr * g / (np.sqrt(G) + eps), G
+
+
+def rmsprop_not_squared(x, g, s, lr, alpha=0.99, eps=1e-8):
+    s = alpha * s + (1 - alpha) * np.abs(g)
+    return x - lr * g / (np.sqrt(s) + eps), s
+
+
+def rmsprop_inplace(x, g, s, lr, alpha=0.99, eps=1e-8):
+    s *= alpha
+    s += (1 - alpha) * g * g
+    return x - lr * g / (np.sqrt(s) + eps), s
+
+
 def rmsprop_wrong_default(x, g, s, lr, alpha=0.9, eps=1e-8):
     s = alpha * s + (1 - alpha) * g ** 2
     return x - lr * g / (np.sqrt(s) + eps), s
@@ -128,6 +144,13 @@ def adam_not_squared(x, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
     m = beta1 * m + (1 - beta1) * g
     v = beta2 * v + (1 - beta2) * np.abs(g)
     return x - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps), m, v
+
+
+def adam_g_not_squared(x, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g
+    with np.errstate(invalid="ignore"):  # v < 0 gives nan, as in the student's notebook
+        return x - lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps), m, v
 
 
 def _adam(x, g, m, v, t, lr, beta1, beta2, eps):
@@ -176,6 +199,8 @@ WRONG = {
          "old accumulator"),
         ("accumulator mutated in place", adagrad_inplace, {"basic", "random", "edge", "trajectory"},
          "changed its input G in place"),
+        ("accumulator adds g", adagrad_adds_g, {"basic", "random", "edge", "trajectory"},
+         "adds g instead of g squared"),
     ],
     "rmsprop_step": [
         # with alpha near 1 a first step's s_new is ~1e-5, so eps = 1e-8 shows even in "basic"
@@ -185,6 +210,10 @@ WRONG = {
          "swapped"),
         ("old average for the step", rmsprop_old_average, {"basic", "random", "edge", "trajectory"},
          "old average"),
+        ("average not squared", rmsprop_not_squared, {"basic", "random", "edge", "trajectory"},
+         "instead of g squared"),
+        ("average mutated in place", rmsprop_inplace, {"basic", "random", "edge", "trajectory"},
+         "changed its input s in place"),
         ("wrong default alpha", rmsprop_wrong_default, {"edge"}, "defaults"),
     ],
     "adam_step": [
@@ -197,6 +226,8 @@ WRONG = {
         ("eps inside the sqrt", adam_eps_inside, {"random", "edge", "trajectory"},
          "eps is inside the square root"),
         ("gradient not squared", adam_not_squared, {"basic", "random", "edge", "trajectory"}, "v_new"),
+        ("plain g in the second moment", adam_g_not_squared, {"basic", "random", "edge", "trajectory"},
+         "instead of g squared"),
     ],
     "adamw_step": [
         ("decay after the update", adamw_decay_after, {"basic", "random", "edge", "trajectory"},
