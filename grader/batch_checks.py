@@ -150,6 +150,12 @@ def _check_grad(fn, w, X, y, what=""):
         for cause, wrong in _GRAD_MISTAKES.items():
             if rel_error(got, wrong(w, X, y), FLOOR) <= TOL:
                 msg += f" This matches a known mistake: {cause}."
+        scale = float(got @ exp / (exp @ exp)) if exp @ exp > 0 else 0.0
+        divisor = len(y) / scale if scale > 0 else 0.0
+        if ("known mistake" not in msg and rel_error(got, scale * exp, FLOOR) <= TOL and divisor >= 1
+                and abs(divisor - round(divisor)) < 1e-6 * divisor and round(divisor) != len(y)):
+            msg += (f" It is the right sum divided by {round(divisor)} instead of by the number of rows of X "
+                    f"({len(y)}): divide by len(y), the size of the batch you are given.")
         raise CheckFailed(msg)
 
 

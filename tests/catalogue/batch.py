@@ -44,6 +44,13 @@ def grad_no_two(w, X, y):
     return X.T @ (X @ w - y) / len(y)
 
 
+n = 4000  # a global of the notebook (its number of rows), which grad_global_n divides by
+
+
+def grad_global_n(w, X, y):
+    return 2 * X.T @ (X @ w - y) / n
+
+
 def grad_loop(w, X, y):
     g = np.zeros_like(w, dtype=float)
     for xi, yi in zip(X, y):
@@ -79,6 +86,18 @@ def train_one_shuffle(X, y, batch_size, lr, epochs, rng, w0=None):
     batches, losses = _mb(len(y), batch_size, rng), []
     for _ in range(epochs):
         for idx in batches:
+            w = w - lr * _grad(w, X[idx], y[idx])
+        losses.append(np.mean((X @ w - y) ** 2))
+    return w, losses
+
+
+def train_with_replacement(X, y, batch_size, lr, epochs, rng, w0=None):
+    n = len(y)
+    w = np.zeros(X.shape[1]) if w0 is None else w0.copy()
+    losses = []
+    for _ in range(epochs):
+        for start in range(0, n, batch_size):
+            idx = rng.choice(n, min(batch_size, n - start))  # replace=True is choice's default
             w = w - lr * _grad(w, X[idx], y[idx])
         losses.append(np.mean((X @ w - y) ** 2))
     return w, losses
@@ -138,6 +157,16 @@ def noise_with_replacement(w, X, y, batch_size, rng, n_draws):
                     for i in (rng.choice(len(y), batch_size, replace=True) for _ in range(n_draws))])
 
 
+def noise_no_two(w, X, y, batch_size, rng, n_draws):
+    g = X.T @ (X @ w - y) / len(y)
+    total = 0.0
+    for _ in range(n_draws):
+        idx = rng.choice(len(y), batch_size, replace=False)
+        diff = X[idx].T @ (X[idx] @ w - y[idx]) / batch_size - g
+        total += diff @ diff
+    return total / n_draws
+
+
 def noise_loop(w, X, y, batch_size, rng, n_draws):
     g = _grad(w, X, y)
     total = 0.0
@@ -156,10 +185,12 @@ WRONG = {
     ],
     "mse_gradient": [
         ("missing factor 2", grad_no_two, {"basic", "random", "edge"}, "factor 2"),
+        ("divides by the notebook's n", grad_global_n, {"basic", "random", "edge"}, "instead of by the number of rows"),
     ],
     "train_minibatch_sgd": [
         ("no shuffle", train_no_shuffle, {"basic", "random", "edge"}, "not shuffled"),
         ("one shuffle reused", train_one_shuffle, {"basic", "random", "edge"}, "one shuffle is reused"),
+        ("sampling with replacement", train_with_replacement, {"basic", "random", "edge"}, "with replacement"),
         ("divides by n", train_divide_by_n, {"basic", "random", "edge"}, "divided by n"),
         ("losses on the last batch", train_last_batch_loss, {"basic", "random", "edge"}, "last batch"),
         ("w0 modified in place", train_inplace_w0, {"edge"}, "changed w0 in place"),
@@ -167,6 +198,7 @@ WRONG = {
     "gradient_noise": [
         ("variance of the norms", noise_norm_variance, {"basic", "random", "edge"}, "variance of the gradient norms"),
         ("with replacement", noise_with_replacement, {"basic", "random", "edge"}, "with replacement"),
+        ("missing factor 2", noise_no_two, {"basic", "random", "edge"}, "factor 2"),
     ],
 }
 

@@ -1,0 +1,409 @@
+"""Minibatch SGD on a regression problem, watched closely: a recording runner and an
+interactive figure with sliders for the batch size and the learning rate.
+
+``record_run`` trains with *your* ``minibatch_indices`` and ``mse_gradient`` and keeps
+what the graded ``train_minibatch_sgd`` throws away: the weights after every update, the
+full-data loss at many points inside each epoch, and the training time (the time spent
+measuring the loss is not counted). Time is processor time, ``time.process_time()``:
+on an idle machine it is the wall-clock time, and other programs running at the same
+time do not inflate it. ``explore_batch`` shows it: the path of two chosen
+weights on the loss contours, and the loss against the examples seen (epochs on the top
+axis) and against the number of updates.
+"""
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+
+from descentlab.colors import style
+from descentlab.live import LiveFigure, make_slider
+
+BLOW_UP = 1e12  # a run whose loss passes this is stopped and reported as diverged
+
+
+@dataclass
+class BatchRun:
+    batch_size: int
+    lr: float
+    n: int
+    examples: np.ndarray      # examples seen at each recorded point (0 first)
+    updates: np.ndarray       # updates done at each recorded point
+    losses: np.ndarray        # full-data loss at each recorded point
+    seconds: np.ndarray       # training (processor) time at each recorded point, measuring excluded
+    path: np.ndarray          # (updates + 1, d): the weights after every update
+    epoch_losses: np.ndarray  # full-data loss after each epoch (as train_minibatch_sgd returns)
+
+    @property
+    def diverged(self):
+        """The run blew up: its last loss is not finite, passed BLOW_UP, or is more than
+        10 times the loss it started from."""
+        last = self.losses[-1]
+        return bool(not np.isfinite(last) or last >= BLOW_UP or last > 10 * self.losses[0])
+
+    @property
+    def final(self):
+        return self.path[-1]
+
+    @property
+    def epochs(self):
+        return self.examples / self.n
+
+    def first(self, where, below):
+        """The first value of ``where`` ("examples", "updates", "seconds") at which the
+        loss is below ``below`` (None if it never is), as a plain Python number."""
+        hit = np.nonzero(self.losses < below)[0]
+        return None if hit.size == 0 else getattr(self, where)[hit[0]].item()
+
+
+def record_run(problem, minibatch_indices, mse_gradient, batch_size, lr, epochs, rng,
+               w0=None, records_per_epoch=100):
+    """Minibatch SGD with the given functions (one minibatch_indices call per epoch,
+    one update per batch), recorded. The loss is measured at about
+    ``records_per_epoch`` evenly spaced updates of each epoch and after each epoch."""
+    X, y, n = problem.X, problem.y, problem.n
+    w = np.zeros(problem.d) if w0 is None else np.array(w0, dtype=float)
+    examples, updates, losses, seconds, path, epoch_losses = [0], [0], [problem.loss(w)], [0.0], [w], []
+    seen = done = 0
+    clock = 0.0
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(epochs):
+            t0 = time.process_time()
+            batches = minibatch_indices(n, batch_size, rng)
+            every = max(1, math.ceil(len(batches) / records_per_epoch))
+            for k, idx in enumerate(batches):
+                w = w - lr * np.asarray(mse_gradient(w, X[idx], y[idx]), dtype=float)
+                seen += len(idx)
+                done += 1
+                path.append(w)
+                if (k + 1) % every == 0 or k + 1 == len(batches):
+                    clock += time.process_time() - t0
+                    loss = problem.loss(w)
+                    examples.append(seen), updates.append(done), losses.append(loss), seconds.append(clock)
+                    if not (np.isfinite(loss) and loss < BLOW_UP):
+                        break
+                    t0 = time.process_time()
+            epoch_losses.append(losses[-1])
+            if not (np.isfinite(losses[-1]) and losses[-1] < BLOW_UP):
+                break
+    return BatchRun(int(batch_size), float(lr), n, np.array(examples), np.array(updates), np.array(losses),
+                    np.array(seconds), np.array(path), np.array(epoch_losses))
+
+
+def fastest_timing(runs):
+    """One run's record with the least disturbed timing of several identical runs (the
+    same seed, so the same updates): each stretch between two measurements gets the
+    shortest time it took in any of the runs. Other programs on the machine can slow a
+    stretch down (they share the caches and the memory bus); the fastest repeat of each
+    stretch is the best estimate of what the computation itself costs."""
+    runs = list(runs)
+    first = runs[0]
+    for other in runs[1:]:
+        if not (np.array_equal(other.updates, first.updates) and np.allclose(other.losses, first.losses, equal_nan=True)):
+            raise ValueError("fastest_timing needs runs of the same computation (same seed and settings)")
+    stretches = np.min([np.diff(r.seconds) for r in runs], axis=0)
+    return BatchRun(first.batch_size, first.lr, first.n, first.examples, first.updates, first.losses,
+                    np.concatenate([[0.0], np.cumsum(stretches)]), first.path, first.epoch_losses)
+
+
+def batch_size_options(n):
+    """Powers of two below n, then n itself (the full batch)."""
+    return [2 ** k for k in range(int(math.log2(n)) + 1) if 2 ** k < n] + [n]
+
+
+RUN_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+PANELS = ("path", "examples", "updates")
+
+
+def _window(problem, weights, start=None):
+    """A square window around the start and the best fit in the plane of two weights."""
+    i, j = weights
+    start = np.zeros(problem.d) if start is None else np.asarray(start, dtype=float)
+    corners = np.array([start[[i, j]], problem.w_star[[i, j]]])
+    lo, hi = corners.min(axis=0), corners.max(axis=0)
+    half = 0.65 * max(hi - lo) + 0.3
+    mid = (lo + hi) / 2
+    return mid - half, mid + half
+
+
+def _contours(ax, problem, weights, window):
+    """Contours of the loss over the plane of two weights (the others at the best fit)."""
+    i, j = weights
+    (x0, y0), (x1, y1) = window
+    A, Bm = np.meshgrid(np.linspace(x0, x1, 160), np.linspace(y0, y1, 160))
+    Z = problem.slice_loss(A, Bm, weights) - problem.loss_min
+    ax.contour(A, Bm, Z, levels=np.geomspace(max(Z.min(), 1e-3), Z.max(), 16),
+               colors="0.75", linewidths=0.8, zorder=1)
+    ax.plot(*problem.w_star[[i, j]], marker="*", ms=13, color="0.2", ls="none", zorder=5)
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect("equal", adjustable="box")
+    ax.set_xlabel(f"w[{i}]")
+    ax.set_ylabel(f"w[{j}]")
+
+
+def _clip_path(path, weights, window, max_points=4000):
+    """The path in the plane of two weights, clipped a window-width outside the view
+    (a diverging path stays drawable), thinned to at most about ``max_points`` points."""
+    i, j = weights
+    (x0, y0), (x1, y1) = window
+    stride = max(1, math.ceil(len(path) / max_points))
+    if stride > 1:
+        path = np.concatenate([path[::stride], path[-1:]] if (len(path) - 1) % stride else [path[::stride]])
+    return (np.clip(path[:, i], 2 * x0 - x1, 2 * x1 - x0), np.clip(path[:, j], 2 * y0 - y1, 2 * y1 - y0))
+
+
+_SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
+
+
+def _log_ticks():
+    """A locator and a formatter for a log axis that stay cheap to draw: no minor ticks
+    and no mathtext (matplotlib parses the mathtext of every tick label at each draw).
+    An axis spanning 3 decades or more gets one tick per decade (every other one past
+    9 decades, and so on), labelled 10 with a superscript; a shorter one gets 1, 2, 5 in each
+    decade, labelled as plain numbers."""
+    from matplotlib.ticker import Formatter, Locator
+
+    def span(axis):
+        lo, hi = sorted(axis.get_view_interval())
+        return max(lo, 1e-300), max(hi, 1e-300)
+
+    class LogTicks(Locator):
+        def __call__(self):
+            return self.tick_values(*span(self.axis))
+
+        def tick_values(self, vmin, vmax):
+            lo, hi = sorted((max(vmin, 1e-300), max(vmax, 1e-300)))
+            if not math.isfinite(hi):
+                return []
+            first, last = math.floor(math.log10(lo)), math.ceil(math.log10(hi))
+            decades = math.log10(hi / lo)
+            subs = (1,) if decades >= 3 else (1, 2, 5)
+            step = max(1, math.ceil(decades / 9))
+            ticks = [m * 10.0 ** e for e in range(first, last + 1) if e % step == 0 for m in subs]
+            inside = [t for t in ticks if lo * (1 - 1e-9) <= t <= hi * (1 + 1e-9)]
+            return inside if len(inside) >= 2 else ticks
+
+    class LogLabels(Formatter):
+        def __call__(self, value, pos=None):
+            if not (value > 0 and math.isfinite(value)):
+                return ""
+            lo, hi = span(self.axis)
+            exponent = math.floor(math.log10(value) + 1e-9)
+            mantissa = value / 10.0 ** exponent
+            if math.log10(hi / lo) < 3 and 1e-4 <= value < 1e5:
+                return f"{value:g}"
+            power = "10" + str(exponent).translate(_SUPERSCRIPT)
+            return power if abs(mantissa - 1) < 1e-6 else f"{mantissa:g}\u00b7{power}"
+
+    return LogTicks(), LogLabels()
+
+
+def log_ticks(*axes):
+    """Readable, quick-to-draw ticks on the log axes of ``axes`` (Axes or Figures):
+    decades labelled 10\u207f on long axes, 1, 2, 5 per decade as plain numbers on short
+    ones, no minor ticks."""
+    from matplotlib.ticker import NullLocator
+    for item in axes:
+        for ax in item.axes if hasattr(item, "savefig") else [item]:  # a Figure, or one Axes
+            for axis in (ax.xaxis, ax.yaxis):
+                if axis.get_scale() == "log":
+                    locator, formatter = _log_ticks()
+                    axis.set_major_locator(locator)
+                    axis.set_major_formatter(formatter)
+                    axis.set_minor_locator(NullLocator())
+
+
+def _out_of_layout(figure):
+    """Keep drawing cheap: data artists stay inside their axes, so leave them out of the
+    layout computation, and log axes get cheap ticks (:func:`log_ticks`: matplotlib
+    measures every tick label of every axis at each draw)."""
+    for ax in figure.axes:
+        for artist in list(ax.lines) + list(ax.collections):
+            artist.set_in_layout(False)
+    log_ticks(figure)
+
+
+def _gap(problem, run):
+    with np.errstate(invalid="ignore"):
+        return np.maximum(run.losses - problem.loss_min, 1e-12)
+
+
+def _epochs_axis(ax, n):
+    top = ax.secondary_xaxis("top", functions=(lambda e: e / n, lambda t: t * n))
+    top.set_xlabel("epochs", fontsize=9)
+    return top
+
+
+def runs_figure(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsize=None, logx=False):
+    """A figure of several recorded runs ({label: BatchRun}): the paths of two weights
+    on the loss contours, L(w) - L(w*) against the examples seen (epochs on top), and
+    against the number of updates. ``panels`` picks and orders the panels among "path",
+    "examples", "updates" and "seconds" (training time); ``logx`` puts the examples and
+    seconds on a log axis (the starting point, at 0, is then left out)."""
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=figsize or (4.0 * len(panels), 3.8), layout="constrained")
+    axes = dict(zip(panels, np.atleast_1d(fig.subplots(1, len(panels)))))
+    window = _window(problem, weights)
+    if "path" in axes:
+        _contours(axes["path"], problem, weights, window)
+    starts = []
+    for k, (label, run) in enumerate(runs.items()):
+        color = RUN_COLORS[k % len(RUN_COLORS)]
+        gap = _gap(problem, run)
+        starts.append(gap[0])
+        end = "diverged" if run.diverged else f"{gap[-1]:.1e}"
+        if "path" in axes:
+            axes["path"].plot(*_clip_path(run.path, weights, window), lw=0.7, color=color, zorder=3)
+        for name, x in (("examples", run.examples), ("seconds", 1e3 * run.seconds)):
+            if name in axes:
+                keep = x > 0 if logx else slice(None)
+                plot = axes[name].loglog if logx else axes[name].semilogy
+                plot(x[keep], gap[keep], lw=1.2, color=color, label=f"{label}: {end}")
+        if "updates" in axes:
+            axes["updates"].loglog(np.maximum(run.updates, 0.8), gap, lw=1.2, color=color, label=f"{label}: {end}")
+    if "path" in axes:
+        axes["path"].plot(0, 0, marker="o", ms=7, color="0.2", mfc="white", ls="none", zorder=6)
+    labels = {"examples": "examples seen", "updates": "updates", "seconds": "training time (ms)"}
+    for name, ax in axes.items():
+        if name == "path":
+            continue
+        ax.set_xlabel(labels[name])
+        ax.set_ylabel("L(w) - L(w*)")
+        ax.grid(True, alpha=0.3)
+        if starts and any(r.diverged for r in runs.values()):
+            ax.set_ylim(top=30 * max(starts))  # a diverging run leaves the panel; its label says so
+        if name == "examples" and not logx:
+            _epochs_axis(ax, problem.n)
+    legend_ax = next((axes[k] for k in ("examples", "updates", "seconds") if k in axes), None)
+    if legend_ax is not None:
+        legend_ax.legend(fontsize=8, loc="upper right")
+    if title:
+        fig.suptitle(title, fontsize=11)
+    _out_of_layout(fig)
+    return fig
+
+
+def show_runs(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsize=None, logx=False):
+    """Display :func:`runs_figure` in a notebook (return it elsewhere)."""
+    fig = runs_figure(problem, runs, weights, title, panels, figsize, logx)
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        return fig
+    if get_ipython() is None:
+        return fig
+    display(fig)
+
+
+class BatchExplorer(LiveFigure):
+    """Interactive minibatch SGD: build with :func:`explore_batch`."""
+
+    figsize = (12, 4.2)
+
+    def __init__(self, problem, minibatch_indices, mse_gradient, batch_size=32, lr=0.05, epochs=5,
+                 weights=(0, 1), seed=0, max_epochs=10, title=None):
+        import ipywidgets as W
+        self.problem = problem
+        self.minibatch_indices, self.mse_gradient = minibatch_indices, mse_gradient
+        self.weights = tuple(weights)
+        self.seed = seed
+        self.run = self.reference = None
+        options = batch_size_options(problem.n)
+        if batch_size not in options:
+            options = sorted(set(options) | {int(batch_size)})
+        sliders = {
+            "batch_size": W.SelectionSlider(options=options, value=int(batch_size), description="batch_size",
+                                            continuous_update=True, style={"description_width": "initial"}),
+            "lr": make_slider("lr", ("log", 1e-3, 1.0, lr)),
+            "epochs": make_slider("epochs", ("int", 1, max_epochs, epochs)),
+        }
+        super().__init__(sliders, title=title)
+
+    # -- figure
+    def setup(self, figure):
+        self.ax_path, self.ax_ex, self.ax_up = figure.subplots(1, 3, width_ratios=[1.05, 1, 1])
+        self._window = _window(self.problem, self.weights)
+        _contours(self.ax_path, self.problem, self.weights, self._window)
+        sgd, full = style("SGD"), dict(color="0.45", linestyle="--")
+        self._ref_path, = self.ax_path.plot([], [], lw=1.2, zorder=2, **full)
+        self._path, = self.ax_path.plot([], [], lw=0.6, zorder=3, **sgd)
+        self._start, = self.ax_path.plot([], [], marker="o", ms=7, color="0.2", mfc="white", ls="none", zorder=6)
+        # loss against examples seen (epochs on the top axis), and against updates
+        self._ref_ex, = self.ax_ex.semilogy([], [], lw=1.2, label="full batch, same lr", **full)
+        self._ex, = self.ax_ex.semilogy([], [], lw=1.2, label="minibatch SGD", **sgd)
+        self._ends, = self.ax_ex.semilogy([], [], marker="o", ms=4, ls="none", color=sgd["color"],
+                                          label="after each epoch")
+        self._floor = self.ax_ex.axhline(np.nan, color="#CC79A7", lw=1, ls=":", label="predicted floor")
+        self.ax_ex.set_xlabel("examples seen")
+        self.ax_ex.set_ylabel("L(w) - L(w*)")
+        _epochs_axis(self.ax_ex, self.problem.n)
+        self._ref_up, = self.ax_up.loglog([], [], lw=1.2, **full)
+        self._up, = self.ax_up.loglog([], [], lw=1.2, **sgd)
+        self.ax_up.set_xlabel("updates")
+        self.ax_up.set_ylabel("L(w) - L(w*)")
+        for ax in (self.ax_ex, self.ax_up):
+            ax.grid(True, alpha=0.3)
+        _out_of_layout(figure)
+
+    def draw(self, values):
+        p, (i, j) = self.problem, self.weights
+        B, lr, epochs = int(values["batch_size"]), float(values["lr"]), int(values["epochs"])
+        label = f"B = {B}"
+        try:
+            run = record_run(p, self.minibatch_indices, self.mse_gradient, B, lr, epochs,
+                             np.random.default_rng(self.seed))
+            ref = record_run(p, self.minibatch_indices, self.mse_gradient, p.n, lr, epochs,
+                             np.random.default_rng(self.seed))
+        except NotImplementedError:
+            self.run = self.reference = None
+            for line in (self._path, self._ref_path, self._ex, self._ends, self._ref_ex, self._up, self._ref_up):
+                line.set_data([], [])
+            self._start.set_data([0.0], [0.0])
+            self._ex.set_label("minibatch_indices or mse_gradient: not implemented yet")
+            self._floor.set_ydata([np.nan, np.nan])
+            self.ax_ex.legend(loc="upper right", fontsize=8)
+            return
+        self.run, self.reference = run, ref
+        floor = p.predicted_floor(lr, B)
+        gap = lambda r: _gap(p, r)  # noqa: E731
+        self._path.set_data(*_clip_path(run.path, self.weights, self._window))
+        self._ref_path.set_data(*_clip_path(ref.path, self.weights, self._window))
+        self._start.set_data(run.path[:1, i], run.path[:1, j])
+        self._ex.set_data(run.examples, gap(run))
+        ends = np.isin(run.examples, np.arange(1, epochs + 1) * p.n)
+        self._ends.set_data(run.examples[ends], gap(run)[ends])
+        self._ref_ex.set_data(ref.examples, gap(ref))
+        self._up.set_data(np.maximum(run.updates, 0.8), gap(run))
+        self._ref_up.set_data(np.maximum(ref.updates, 0.8), gap(ref))
+        self._floor.set_ydata([floor, floor])
+        outcome = "diverged" if run.diverged else f"{gap(run)[-1]:.2e}"
+        self._ex.set_label(f"{label}: {outcome}")
+        ref_gap = gap(ref)
+        ref_end = ("diverged" if ref.diverged else f"{ref_gap[-1]:.2e}"
+                   + (" and rising" if ref_gap[-1] > 1.5 * ref_gap.min() else ""))
+        self._ref_ex.set_label(f"full batch, same lr: {ref_end}")
+        self._floor.set_label(f"predicted floor {floor:.1e}" if B < p.n else "predicted floor: none (full batch)")
+        self.ax_ex.set_xlim(0, 1.03 * epochs * p.n)
+        self.ax_up.set_xlim(0.8, max(run.updates[-1], ref.updates[-1], 2) * 1.3)
+        finite = np.concatenate([gap(run), gap(ref)])
+        finite = finite[np.isfinite(finite)]
+        top = min(finite.max() * 3, 1e6)
+        bottom = max(min(finite.min(), floor if B < p.n else np.inf) / 3, 1e-8)
+        for ax in (self.ax_ex, self.ax_up):
+            ax.set_ylim(bottom, top)
+        self.ax_ex.legend(loc="upper right", fontsize=8)
+
+
+def explore_batch(problem, minibatch_indices, mse_gradient, batch_size=32, lr=0.05, epochs=5,
+                  weights=(0, 1), seed=0, max_epochs=10, title=None):
+    """Interactive minibatch SGD on ``problem`` (from ``make_regression``) with your
+    ``minibatch_indices`` and ``mse_gradient``: sliders for the batch size, the learning
+    rate and the number of epochs. Left: the path of weights ``weights`` on the contours
+    of the loss over their plane (the others at the best fit), the full-batch path at the
+    same lr dashed. Middle: the loss above its minimum against the examples seen (top
+    axis: epochs), with the predicted noise floor lr sigma^2 / (4 B). Right: the same
+    against the number of updates."""
+    return BatchExplorer(problem, minibatch_indices, mse_gradient, batch_size=batch_size, lr=lr,
+                         epochs=epochs, weights=weights, seed=seed, max_epochs=max_epochs, title=title)
