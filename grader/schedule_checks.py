@@ -78,6 +78,8 @@ def _right_before(steps, s):
         return ""
     if len(right) == 1:
         return f" Step {right[0]} was right."
+    if len(right) == 2:
+        return f" Steps {right[0]} and {right[1]} were right."
     if right == list(range(right[0], right[-1] + 1)):
         return f" Steps {right[0]} to {right[-1]} were right."
     shown = ", ".join(map(str, right)) if len(right) <= 8 else \
