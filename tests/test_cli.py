@@ -73,9 +73,14 @@ def test_instructor_loop_release_autograde_feedback_export(graded_class):
     assert "grader.check(" not in html and "BEGIN HIDDEN" not in html
 
 
-def test_serial_grading_gives_the_same_grades_and_rerunning_is_idempotent(graded_class):
+def test_serial_regrading_gives_the_same_grades(graded_class, tmp_path):
+    """Re-grading a submission with one worker (from a folder of its own) changes nothing:
+    one worker grades like two, and re-running is idempotent. (The PostgreSQL test
+    below re-grades the whole class.)"""
     course, _, csv_text = graded_class
-    grader_cmd(course, "autograde", "--jobs", "1", check=True)
+    again = tmp_path / "again"
+    shutil.copytree(course / "submitted" / "bob", again / "bob")
+    grader_cmd(course, "autograde", str(again), "--jobs", "1", check=True)
     assert grader_cmd(course, "export", check=True).stdout == csv_text
 
 

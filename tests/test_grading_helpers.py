@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import grader
+import grader.checks
 import grader.extras
 from grader import reference as ref
 from tests.catalogue import batch as batch_catalogue
