@@ -32,6 +32,21 @@ def make_slider(name, spec):
     return W.FloatSlider(value=value, min=lo, max=hi, step=(hi - lo) / 200, readout_format=".3g", **common)
 
 
+def _ipympl():
+    """ipympl's Canvas and FigureManager, imported without changing pyplot's backend.
+    ``import ipympl`` calls ``matplotlib.use("module://ipympl.backend_nbagg")`` when
+    matplotlib is loaded: every later ``plt`` figure of the notebook (meant as a static
+    inline picture) would become a widget, in JupyterLab and in the cell's outputs. The
+    explorers draw on their own Figure and Canvas and need no pyplot backend."""
+    import matplotlib
+    backend = getattr(matplotlib.rcParams, "_get_backend_or_none", lambda: None)  # None: not chosen yet
+    before = backend()
+    from ipympl.backend_nbagg import Canvas, FigureManager
+    if before is not None and backend() != before:
+        matplotlib.use(before)  # the first import switched it (and closed no figure of ours)
+    return Canvas, FigureManager
+
+
 def fmt(value):
     if isinstance(value, bool):
         return str(value)
@@ -50,7 +65,7 @@ class LiveFigure:
 
     def __init__(self, sliders, presets=None, title=None, hidden_settings=()):
         import ipywidgets as W
-        from ipympl.backend_nbagg import Canvas, FigureManager
+        Canvas, FigureManager = _ipympl()
 
         self.title = title
         self.hidden_settings = set(hidden_settings)  # sliders left out of the title
@@ -105,7 +120,10 @@ class LiveFigure:
 
     def update(self):
         """Redraw for the current slider values; errors are shown to the student, then raised."""
-        self.errors.clear_output()
+        # Set the outputs (widget state) rather than Output.clear_output(): that one goes
+        # out as a captured IOPub message and the page may apply it after the new error
+        # below (state), wiping the error the student should see.
+        self.errors.outputs = ()
         try:
             values = self.values
             self.draw(values)

@@ -1,0 +1,217 @@
+"""How fast the interactive plots follow their sliders. Goals, with 3 optimizers and 300
+steps: median update at most 50 ms in the kernel, at most 100 ms from key press to the
+repainted canvas in the browser.
+
+    .venv/bin/python benchmarks/plot_speed.py [--moves 50] [--presses 20] [--no-browser] [NOTEBOOK ...]
+
+NOTEBOOK: paths of solution notebooks (default: every solutions/*/*.ipynb).
+
+Kernel side: runs the notebook headless (nbclient), then in the same kernel finds every
+LiveFigure it made (every interactive plot, whatever helper built it), sets its "steps"
+slider to 300 where it has one, and moves its first hyperparameter slider one keyboard
+step at a time, ``--moves`` times. Each move is timed as the kernel does it under
+ipympl: the slider callback (``update``: recompute the paths, update the artists,
+``draw_idle``) and the render ipympl then asks for (``canvas.draw``: Agg render, PNG diff,
+send). Wall time and CPU time (the CPU time is less disturbed by a busy machine).
+
+Browser side: opens the notebook in JupyterLab with Debian's chromium (the machinery of
+tests/e2e/browser.py), runs it, types 300 into the "steps" readout, then presses
+ArrowRight on the same slider ``--presses`` times, one at a time, and measures from the
+keydown event to the next paint of the canvas (ipympl paints each frame with one
+drawImage on it).
+"""
+import argparse
+import json
+import pathlib
+import sys
+import tempfile
+import time
+
+import nbformat
+import numpy as np
+from nbclient import NotebookClient
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+STEPS = 300
+
+KERNEL_BENCH = r'''
+import gc, json, math, time
+import ipywidgets as _W
+from descentlab.live import LiveFigure as _LiveFigure
+
+def _keyboard_step(w, direction):
+    """The value one ArrowRight (or ArrowLeft) press gives the slider."""
+    if isinstance(w, _W.FloatLogSlider):
+        e = min(max(math.log(w.value, w.base) + direction * w.step, w.min), w.max)
+        return w.base ** e
+    return min(max(w.value + direction * w.step, w.min), w.max)
+
+def _moving_slider(fig):
+    for name, w in fig.sliders.items():
+        if name != "steps" and not name.startswith("start") and isinstance(
+                w, (_W.FloatSlider, _W.FloatLogSlider, _W.IntSlider)):
+            return name
+    return next(iter(fig.sliders))
+
+def _bench(moves, steps):
+    out = []
+    for fig in [o for o in gc.get_objects() if isinstance(o, _LiveFigure)]:
+        fig.canvas.syncing_data_url = False  # as with a browser attached: frames go out as PNG diffs
+        if "steps" in fig.sliders:
+            fig.set(steps=steps)
+        name = _moving_slider(fig)
+        w = fig.sliders[name]
+        fig.canvas.draw()
+        rows, errors = [], []
+        for k in range(moves):  # half the moves to the right, then back: around the notebook's setting
+            direction = 1 if k < moves // 2 else -1
+            new = _keyboard_step(w, direction)
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                w.value = new                  # the slider callback: update() + draw_idle()
+                t1 = time.perf_counter()
+                fig.canvas.draw()              # the render ipympl asks for after draw_idle
+            except Exception as e:
+                errors.append(f"{name}={w.value:.4g}: {type(e).__name__}: {e}")
+                continue
+            t2, c2 = time.perf_counter(), time.process_time()
+            rows.append((t1 - t0, t2 - t1, t2 - t0, c2 - c0))
+        out.append({"model_id": fig.canvas.model_id, "kind": type(fig).__name__, "slider": name,
+                    "paths": len(getattr(fig, "paths", [])) or None,
+                    "steps": fig.sliders["steps"].value if "steps" in fig.sliders else None,
+                    "title": fig.title, "rows": rows, "errors": errors})
+    return out
+
+print("BENCH" + json.dumps(_bench(MOVES, STEPS)))
+'''
+
+
+def q(values, p):
+    return float(np.percentile(np.asarray(values) * 1000, p))
+
+
+def kernel_side(path, moves):
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=900, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    code = KERNEL_BENCH.replace("MOVES", str(moves)).replace("STEPS", str(STEPS))
+    with client.setup_kernel():
+        for i, cell in enumerate(nb.cells):
+            client.execute_cell(cell, i)
+        nb.cells.append(nbformat.v4.new_code_cell(code))
+        client.execute_cell(nb.cells[-1], len(nb.cells) - 1)
+    text = "".join(o.get("text", "") for o in nb.cells[-1].outputs if o.output_type == "stream")
+    results = json.loads(text.split("BENCH", 1)[1])
+    cell_of = {}
+    for i, cell in enumerate(nb.cells[:-1]):
+        for o in cell.get("outputs", []):
+            view = o.get("data", {}).get("application/vnd.jupyter.widget-view+json")
+            if view:
+                cell_of[view["model_id"]] = i
+    for r in results:
+        r["cell"] = cell_of.get(r["model_id"])
+    return sorted(results, key=lambda r: (r["cell"] is None, r["cell"]))
+
+
+def browser_side(path, presses):
+    sys.path.insert(0, str(ROOT))
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.browser import VIEWPORT, Lab, NotebookPage, chromium_missing_reason, launch_chromium
+    reason = chromium_missing_reason()
+    if reason:
+        print(f"browser side skipped: {reason}")
+        return []
+    rel = path.resolve().relative_to(ROOT).as_posix()
+    out = []
+    with tempfile.TemporaryDirectory() as home:
+        lab = Lab(home).start()
+        try:
+            with sync_playwright() as pw:
+                browser = launch_chromium(pw)
+                page = browser.new_context(viewport=VIEWPORT).new_page()
+                nb = NotebookPage(page, lab, rel).open()
+                nb.run_all()
+                for plot in nb.plots():
+                    out.append({"cell": plot.cell_index, **time_presses(page, plot, presses)})
+                browser.close()
+        finally:
+            lab.stop()
+    return out
+
+
+def time_presses(page, plot, presses):
+    plot.cell.scroll_into_view_if_needed()
+    plot.check_rendered()
+    plot.watch_paints()
+    plot.settle()
+    boxes = plot.cell.locator(".widget-slider")
+    labels = [t.strip() for t in boxes.locator(".widget-label").all_text_contents()]
+    if "steps" in labels:  # through the readout, as a student can
+        readout = boxes.nth(labels.index("steps")).locator(".widget-readout")
+        readout.click()
+        page.keyboard.press("Control+A")
+        page.keyboard.type(str(STEPS))
+        page.keyboard.press("Enter")
+        plot.settle()
+    handle = plot.movable_handle()
+    name, _ = plot.slider_label_and_readout(handle)
+    handle.evaluate("h => { window.__keys = []; h.addEventListener('keydown', () => window.__keys.push(performance.now()), true); }")
+    handle.focus()
+    lat, key = [], "ArrowRight"
+    for _ in range(presses):
+        if handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax"):
+            key = "ArrowLeft"
+        elif handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin"):
+            key = "ArrowRight"
+        n = len(plot.paints())
+        page.keyboard.press(key)
+        deadline = time.monotonic() + 120
+        while len(plot.paints()) <= n and time.monotonic() < deadline:
+            time.sleep(0.005)
+        paints, keys = plot.paints(), page.evaluate("() => window.__keys")
+        if len(paints) > n and keys:
+            lat.append((paints[n] - keys[-1]) / 1000)
+        plot.settle(quiet=0.3)
+    return {"slider": name, "rows": lat}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
+    parser.add_argument("--moves", type=int, default=50)
+    parser.add_argument("--presses", type=int, default=20)
+    parser.add_argument("--no-browser", action="store_true")
+    args = parser.parse_args()
+    paths = args.notebooks or sorted((ROOT / "solutions").glob("*/*.ipynb"))
+    print(f"goals: median <= 50 ms in the kernel, <= 100 ms key to paint; {STEPS} steps; "
+          f"load average now {open('/proc/loadavg').read().split()[:3]}")
+    print(f"\nkernel side, {args.moves} slider moves per plot (ms: median / p95; CPU ms: median)")
+    print(f"{'notebook':34s} {'cell':>4s} {'plot':16s} {'paths':>5s} {'steps':>5s} {'slider':>10s} "
+          f"{'update':>13s} {'render':>13s} {'total':>13s} {'total CPU':>9s}")
+    for path in paths:
+        rel = path.resolve().relative_to(ROOT).as_posix()
+        for r in kernel_side(path.resolve(), args.moves):
+            rows = list(zip(*r["rows"])) or [[float("nan")]] * 4
+            cols = " ".join(f"{q(v, 50):6.0f}/{q(v, 95):6.0f}" for v in rows[:3])
+            print(f"{rel:34s} {str(r['cell']):>4s} {r['kind']:16s} {str(r['paths'] or '-'):>5s} "
+                  f"{str(r['steps'] or '-'):>5s} {r['slider']:>10s} {cols} {q(rows[3], 50):9.0f}")
+            if r["errors"]:
+                print(f"    {len(r['errors'])} of {args.moves} moves failed, first: {r['errors'][0][:200]}")
+    if args.no_browser:
+        print(f"\nload average at the end {open('/proc/loadavg').read().split()[:3]}")
+        return
+    print(f"\nbrowser side, {args.presses} key presses per plot (ms from keydown to the repainted canvas); "
+          f"load average now {open('/proc/loadavg').read().split()[:3]}")
+    print(f"{'notebook':34s} {'cell':>4s} {'slider':>10s} {'median':>7s} {'p95':>7s} {'n':>3s}")
+    for path in paths:
+        rel = path.resolve().relative_to(ROOT).as_posix()
+        for r in browser_side(path, args.presses):
+            v = r["rows"]
+            med, p95 = (q(v, 50), q(v, 95)) if v else (float("nan"), float("nan"))
+            print(f"{rel:34s} {r['cell']:>4d} {r['slider']:>10s} {med:7.0f} {p95:7.0f} {len(v):>3d}")
+    print(f"\nload average at the end {open('/proc/loadavg').read().split()[:3]}")
+
+
+if __name__ == "__main__":
+    main()
