@@ -3,6 +3,7 @@
 result must equal the reference's under the same Generator seed."""
 import numpy as np
 
+from grader import guard
 from grader import reference as ref
 from grader.reference.batch_size import mse_loss as _mse_loss
 from grader.tolerance import TOLERANCES, rel_error
@@ -37,23 +38,12 @@ def _regression(rng, n=None, d=None):
     return X, y, rng.normal(size=d)
 
 
-def _names_used(fn):
-    """Global names the function's code refers to (nested code objects included)."""
-    names, stack = set(), [getattr(fn, "__code__", None)]
-    while stack:
-        code = stack.pop()
-        if code is None:
-            continue
-        names.update(code.co_names)
-        stack.extend(c for c in code.co_consts if hasattr(c, "co_names"))
-    return names
-
-
 def _helper_note(fn, helpers):
     """A sentence naming the student's own graded helpers that ``fn`` calls and that do
     not pass their basic checks: the failure may come from there."""
     env = getattr(fn, "__globals__", {})
-    used = _names_used(fn)
+    code = getattr(fn, "__code__", None)
+    used = guard.code_names(code) if code is not None else set()
     broken = []
     for h in helpers:
         helper_fn = env.get(h)

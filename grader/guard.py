@@ -90,7 +90,8 @@ def _is_grader(obj):
     return isinstance(name, str) and (name == "grader" or name.startswith("grader."))
 
 
-def _code_names(code):
+def code_names(code):
+    """Global names a code object refers to, nested functions and lambdas included."""
     names, stack = set(), [code]
     while stack:
         c = stack.pop()
@@ -127,7 +128,7 @@ def grader_objects_used(obj, depth=4):
         if isinstance(o, types.MethodType):
             o = o.__func__
         if isinstance(o, types.FunctionType) and _own(o):
-            for n in _code_names(o.__code__):
+            for n in code_names(o.__code__):
                 if n in o.__globals__:
                     visit(o.__globals__[n], d - 1)
             for cell in o.__closure__ or ():
