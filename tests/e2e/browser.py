@@ -333,7 +333,8 @@ class NotebookPage:
             d = o.get("data", {})
             text = d.get("text/plain", "")
             text = "".join(text) if isinstance(text, list) else text
-            return "application/vnd.jupyter.widget-view+json" in d and text.startswith("Canvas(")
+            # ipympl's Canvas, or the toolkit's subclass of it (LiveCanvas)
+            return "application/vnd.jupyter.widget-view+json" in d and re.match(r"\w*Canvas\(", text) is not None
         return [i for i, c in enumerate(nb["cells"]) if any(canvas(o) for o in c.get("outputs", []))]
 
     def plots(self):

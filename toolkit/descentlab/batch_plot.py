@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab.colors import style
-from descentlab.live import LiveFigure, make_slider
+from descentlab.live import LiveFigure, make_slider, steady_decades
 
 BLOW_UP = 1e12  # a run whose loss passes this is stopped and reported as diverged
 
@@ -363,7 +363,7 @@ class BatchExplorer(LiveFigure):
             self._start.set_data([0.0], [0.0])
             self._ex.set_label("minibatch_indices or mse_gradient: not implemented yet")
             self._floor.set_ydata([np.nan, np.nan])
-            self.ax_ex.legend(loc="upper right", fontsize=8)
+            self.legend(self.ax_ex, loc="upper right", fontsize=8)
             return
         self.run, self.reference = run, ref
         floor = p.predicted_floor(lr, B)
@@ -386,14 +386,18 @@ class BatchExplorer(LiveFigure):
         self._ref_ex.set_label(f"full batch, same lr: {ref_end}")
         self._floor.set_label(f"predicted floor {floor:.1e}" if B < p.n else "predicted floor: none (full batch)")
         self.ax_ex.set_xlim(0, 1.03 * epochs * p.n)
-        self.ax_up.set_xlim(0.8, max(run.updates[-1], ref.updates[-1], 2) * 1.3)
+        # whole decades that stay put while a slider moves (live.py); a run that blows up
+        # leaves the panels at the top, its label says so
+        self.ax_up.set_xlim(0.8, steady_decades(None, 1, max(run.updates[-1], ref.updates[-1], 2))[1])
         finite = np.concatenate([gap(run), gap(ref)])
         finite = finite[np.isfinite(finite)]
-        top = min(finite.max() * 3, 1e6)
-        bottom = max(min(finite.min(), floor if B < p.n else np.inf) / 3, 1e-8)
+        cap = 1e3 * gap(run)[0]
+        bottom, top = steady_decades(self.ax_ex.get_ylim(),
+                                     max(min(finite.min(), floor if B < p.n else np.inf), 1e-8),
+                                     max(min(finite.max(), cap, 1e6), 1e-8))
         for ax in (self.ax_ex, self.ax_up):
             ax.set_ylim(bottom, top)
-        self.ax_ex.legend(loc="upper right", fontsize=8)
+        self.legend(self.ax_ex, loc="upper right", fontsize=8)
 
 
 def explore_batch(problem, minibatch_indices, mse_gradient, batch_size=32, lr=0.05, epochs=5,

@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from descentlab.colors import style
-from descentlab.live import LiveFigure, make_slider
+from descentlab.live import LiveFigure, make_slider, steady_decades
 from descentlab.runner import run
 
 GRID = 160
@@ -201,9 +201,12 @@ class Explorer(LiveFigure):
         finite = np.concatenate([g[np.isfinite(g)] for g in gaps]) if gaps else np.array([])
         self.ax_loss.set_xlim(0, max(steps, 1))
         if finite.size:
-            lo, hi = finite.min(), finite.max()
-            self.ax_loss.set_ylim(max(lo / 3, GAP_FLOOR), hi * 3 if hi > 0 else 1.0)
-        self.ax_loss.legend(loc="upper right", fontsize=8)
+            # whole decades that stay put while a slider moves (live.py); a run that blows
+            # up leaves the panel at the top, its legend says so
+            cap = 1e3 * max(gaps[0][0], GAP_FLOOR) if np.isfinite(gaps[0][0]) else np.inf
+            self.ax_loss.set_ylim(*steady_decades(self.ax_loss.get_ylim(), max(finite.min(), GAP_FLOOR),
+                                                  max(min(finite.max(), cap), GAP_FLOOR)))
+        self.legend(self.ax_loss, loc="upper right", fontsize=8)
 
 
 def _outcome(gap):

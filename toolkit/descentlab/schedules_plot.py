@@ -12,7 +12,7 @@ it does to the loss of SGD on a noisy problem, beside a constant rate.
 import numpy as np
 from matplotlib.figure import Figure
 
-from descentlab.live import LiveFigure, fmt, make_slider
+from descentlab.live import LiveFigure, fmt, make_slider, steady_ceiling, steady_decades
 from descentlab.schedules_problems import NoisyQuadratic, schedule_values
 
 # One colour per schedule (Okabe-Ito, safe for colour-blind readers); the constant
@@ -227,14 +227,18 @@ class ScheduleExplorer(LiveFigure):
             curves.append(run.mean_loss)
         top = max([lr0] + ([float(np.nanmax(lrs))] if lrs is not None and len(lrs) else []))
         self.ax_lr.set_xlim(0, n)
-        self.ax_lr.set_ylim(0, 1.08 * top if top > 0 else 1.0)
+        # limits in steps (nice numbers, whole decades) that stay put while a slider moves
+        # (live.py); a run that blows up leaves the loss panel at the top, its legend says so
+        self.ax_lr.set_ylim(0, steady_ceiling(self.ax_lr.get_ylim()[1], 1.08 * top) if top > 0 else 1.0)
         self.ax_loss.set_xlim(0, n)
         finite = np.concatenate([c[np.isfinite(c) & (c > 0)] for c in curves])
         if finite.size:
-            lo, hi = max(finite.min() / 3, LOSS_FLOOR), finite.max() * 3
-            self.ax_loss.set_ylim(lo, min(hi, 1e12))
-        self.ax_lr.legend(fontsize=8, loc="best")
-        self.ax_loss.legend(fontsize=8, loc="best")
+            cap = 1e3 * max(const.mean_loss[0], LOSS_FLOOR)
+            lo, hi = steady_decades(self.ax_loss.get_ylim(), max(finite.min(), LOSS_FLOOR),
+                                    max(min(finite.max(), cap), LOSS_FLOOR))
+            self.ax_loss.set_ylim(max(lo, LOSS_FLOOR), hi)
+        self.legend(self.ax_lr, fontsize=8, loc="best")
+        self.legend(self.ax_loss, fontsize=8, loc="best")
 
 
 def explore_schedules(problem, schedules, sliders, steps=300, x0=(-1.8, 1.5), runs=100, seed=0, title=None):
