@@ -367,3 +367,31 @@ def test_parameter_with_default_is_not_state():
 
     traj = dl.run(sgd_step_with_option, dl.quadratic(), [1.0, 1.0], 10, lr=0.01)
     np.testing.assert_array_equal(traj.xs, dl.run(sgd_step, dl.quadratic(), [1.0, 1.0], 10, lr=0.01).xs)
+
+
+LANDSCAPES = {
+    "ravine": lambda: dl.ravine(50, angle=30),
+    "rosenbrock": dl.rosenbrock,
+    "double_well": dl.double_well,
+    "saddle": dl.saddle,
+    "himmelblau": dl.himmelblau,
+    "sparse_regression": lambda: __import__("descentlab.adaptive_problems").adaptive_problems.sparse_regression(),
+    "cliff": lambda: __import__("descentlab.adaptive_problems").adaptive_problems.cliff(),
+    "scaled": lambda: __import__("descentlab.adam_problems").adam_problems.scaled(dl.ravine(10), 1e3),
+}
+
+
+@pytest.mark.parametrize("name", LANDSCAPES)
+def test_the_runs_losses_are_the_landscapes_values_bit_for_bit(name):
+    """The runner evaluates the path's losses in one vectorized call; they must be exactly
+    what ``landscape.value`` gives point by point (notebook claims compare them)."""
+    land = LANDSCAPES[name]()
+    rng = np.random.default_rng(0)
+    x0 = np.array([0.8 * lo for lo, _ in land.bounds])
+    for lr in (1e-3, 1e-2, 0.3):  # the last one diverges on several landscapes
+        traj = dl.run(momentum_step, land, x0, 60, lr=lr, beta=0.9)
+        with np.errstate(over="ignore", invalid="ignore"):
+            expected = np.array([land.value(x) for x in traj.xs])
+        np.testing.assert_array_equal(traj.losses, expected)
+    points = rng.uniform(-2, 2, size=(50, land.dim))
+    np.testing.assert_array_equal(land.f(points), [land.value(p) for p in points])

@@ -61,8 +61,10 @@ class SparseRegression(Landscape):
 
     def f(self, x):
         # = 1/(2n) ||A x - b||^2, written with the Hessian H = A^T A / n since b = A w_star
+        # (broadcast products, not d @ H: a matrix product rounds differently for one point
+        # and for a stack of points, and a path's losses must be the points' values)
         d = x - self.w_star
-        return 0.5 * ((d @ self.H) * d).sum(axis=-1)
+        return 0.5 * ((d[..., :, None] * self.H).sum(axis=-2) * d).sum(axis=-1)
 
     def grad(self, x):
         x = np.asarray(x, dtype=float)

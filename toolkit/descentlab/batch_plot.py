@@ -388,7 +388,9 @@ class BatchExplorer(LiveFigure):
         self.ax_ex.set_xlim(0, 1.03 * epochs * p.n)
         # whole decades that stay put while a slider moves (live.py); a run that blows up
         # leaves the panels at the top, its label says so
-        self.ax_up.set_xlim(0.8, steady_decades(None, 1, max(run.updates[-1], ref.updates[-1], 2))[1])
+        # the updates axis ends where batch size 1 would: fixed while the batch size moves,
+        # so the runs of different batch sizes can be compared on it
+        self.ax_up.set_xlim(0.8, steady_decades(None, 1, epochs * p.n)[1])
         finite = np.concatenate([gap(run), gap(ref)])
         finite = finite[np.isfinite(finite)]
         cap = 1e3 * gap(run)[0]
