@@ -134,7 +134,7 @@ def _structure_db(root, assignments, path):
 _worker = {}
 
 
-def _init_worker(root, template_db, scratch, timeout, memory_mb, notebook_timeout):
+def _init_worker(root, submitted, template_db, scratch, timeout, memory_mb, notebook_timeout):
     import warnings
     warnings.filterwarnings("ignore", module="nbgrader")   # SQLAlchemy 2 warnings inside nbgrader
     warnings.filterwarnings("ignore", message=".*not in session.*")
@@ -147,7 +147,8 @@ def _init_worker(root, template_db, scratch, timeout, memory_mb, notebook_timeou
     config = load_config(root, f"sqlite:///{db}", **{
         "Execute.timeout": timeout,
         "GuardedExecute.notebook_timeout": notebook_timeout,
-        "GuardedExecute.kernel_log": str(pathlib.Path(scratch) / f"kernels-{os.getpid()}.log")})
+        "GuardedExecute.kernel_log": str(pathlib.Path(scratch) / f"kernels-{os.getpid()}.log"),
+        "CourseDirectory.submitted_directory": str(submitted)})
     _worker.update(api=make_api(config), root=pathlib.Path(root), config=config, memory_mb=memory_mb,
                    timeout=timeout, notebook_timeout=notebook_timeout)
 
@@ -234,14 +235,15 @@ def _short_error(text):
     return (interesting[-1] if interesting else lines[-1] if lines else "unknown error")[:300]
 
 
-def _save_grades(root, config, result):
-    """Write one submission's grades to the real gradebook with nbgrader's own code."""
+def _save_grades(root, submitted, config, result):
+    """Write one submission's grades to the real gradebook with nbgrader's own code
+    (the submission time from ``submitted``/student/assignment/timestamp.txt)."""
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveAutoGrades
     db_url = config.CourseDirectory.db_url
     course_id = config.CourseDirectory.course_id
     autograded = pathlib.Path(root) / "autograded" / result.student / result.assignment
-    submitted = pathlib.Path(root) / "submitted" / result.student / result.assignment
+    submitted = pathlib.Path(submitted) / result.student / result.assignment
     with Gradebook(db_url, course_id) as gb:
         gb.update_or_create_student(result.student)
         timestamp = _timestamp(submitted)
@@ -314,7 +316,8 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
         # the parent gives up on the rest after a long silence instead of waiting forever
         stall = notebook_timeout * 1.5 + 300
         with ctx.Pool(jobs, initializer=_init_worker,
-                      initargs=(str(root), str(template), scratch, timeout, memory_mb, notebook_timeout)) as pool:
+                      initargs=(str(root), str(submitted), str(template), scratch, timeout, memory_mb,
+                                notebook_timeout)) as pool:
             pending = {task: pool.apply_async(_grade_one, (task,), callback=done.put,
                                               error_callback=lambda e, t=task: done.put(
                                                   Result(*t, False, reason=f"{type(e).__name__}: {e}")))
@@ -330,7 +333,7 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
                     break
                 pending.pop((result.student, result.assignment), None)
                 try:
-                    _save_grades(root, config, result)
+                    _save_grades(root, submitted, config, result)
                 except Exception as e:
                     result.ok, result.reason = False, f"saving grades failed: {type(e).__name__}: {e}"
                 results.append(result)

@@ -222,3 +222,22 @@ def test_feedback_shows_messages_but_no_hidden_tests_or_guard(graded):
         for secret in ("BEGIN HIDDEN", "grader.check(", "import grader", "grader.guard"):
             assert secret not in html, f"{student}'s feedback shows {secret!r}"
     assert "EMA" in pages["tests-edited"] or "momentum_step" in pages["tests-edited"]
+
+
+def test_a_submissions_folder_elsewhere_keeps_its_timestamps(graded, tmp_path):
+    """`autograde SUBMISSIONS` with a folder other than root/submitted: the submission
+    time recorded in the gradebook is the one handed in with it (timestamp.txt)."""
+    from nbgrader.api import Gradebook
+
+    from grader import pipeline
+    root = tmp_path / "course"  # a copy: the graded class's folders stay as they are
+    shutil.copytree(graded[0], root, ignore=shutil.ignore_patterns("autograded", "feedback", "*.db"))
+    elsewhere = tmp_path / "inbox"
+    shutil.copytree(root / "submitted" / "reference" / A, elsewhere / "late-lou" / A)
+    (elsewhere / "late-lou" / A / "timestamp.txt").write_text("2026-11-20 09:30:00.000000 UTC\n")
+    db = f"sqlite:///{tmp_path / 'elsewhere.db'}"
+    results = pipeline.autograde(root, submitted=elsewhere, jobs=1, db_url=db)
+    assert [(r.student, r.ok, r.score) for r in results] == [("late-lou", True, 5)], results
+    with Gradebook(db) as gb:
+        stamp = gb.find_submission(A, "late-lou").timestamp
+    assert (stamp.year, stamp.month, stamp.day, stamp.hour, stamp.minute) == (2026, 11, 20, 9, 30)
