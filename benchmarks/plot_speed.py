@@ -13,7 +13,7 @@ step at a time, ``--moves`` times. Each move is timed as the kernel does it unde
 ipympl: the slider callback (``update``: recompute the paths, update the artists, and
 either blit the foreground over the kept background and send the changed pixels, or,
 when the background changed, ``draw_idle``) and, after a ``draw_idle``, the full render
-the page then asks for (``canvas.draw``: Agg render of everything, PNG diff, send).
+the page then asks for (``canvas.draw``: Agg render of everything, PNG, send).
 Wall time and CPU time (the CPU time is less disturbed by a busy machine).
 
 Browser side: opens the notebook in JupyterLab with Debian's chromium (the machinery of
@@ -67,7 +67,7 @@ def _timed(fn, part, spent):
 def _bench(moves, steps):
     out = []
     for fig in [o for o in gc.get_objects() if isinstance(o, _LiveFigure)]:
-        fig.canvas.syncing_data_url = False  # as with a browser attached: frames go out as PNG diffs
+        fig.canvas.syncing_data_url = False  # as with a browser attached: frames go out as PNG data
         if "steps" in fig.sliders:
             fig.set(steps=steps)
         name = _moving_slider(fig)

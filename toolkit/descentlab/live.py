@@ -12,7 +12,7 @@ Why frames are blitted: a full Agg render of one of these figures costs 250-400 
 the figure is split in two. The *foreground* (every line, the legends, the title) is
 what a slider moves; the *background* (contours, axes, ticks, labels) is rendered once,
 kept, and reused. A frame restores the background, draws the foreground on it and
-sends the changed pixels (``blit``): a few ms. When the background itself changes (axis
+sends the picture (``blit``): a few ms. When the background itself changes (axis
 limits, figure size, a new landscape) the frame is a full render instead, which is why
 the explorers round their axis limits to whole decades or "nice" numbers: they then
 change rarely.
@@ -87,21 +87,22 @@ def _live_canvas():
                     return super().print_figure(*args, **kwargs)
 
             def get_diff_image(self):
-                """matplotlib's webagg frame (the pixels that changed since the last frame,
-                the rest transparent), encoded by :func:`_png` instead of Pillow."""
+                """The frame for the page, always the whole picture, encoded by :func:`_png`.
+
+                Not matplotlib's diff (only the changed pixels): ipympl's page loads every
+                frame into one Image and replaces its source when the next frame arrives
+                before the last one has loaded. Frames asked for by the page came one at a
+                time; blitted frames are pushed as fast as a slider moves, and a lost diff
+                left the canvas wrong (seen in the browser tests: a title and a legend on
+                a blank canvas). A lost whole frame is only a skipped one, and costs the
+                same to encode here (mostly flat colour)."""
                 if not self._png_is_old:
                     return None
-                pixels = np.asarray(self.get_renderer().buffer_rgba())
-                buff = pixels.view(np.uint32).squeeze(2)  # one uint32 per pixel: one comparison
-                if self._force_full or buff.shape != self._last_buff.shape or (pixels[:, :, 3] != 255).any():
-                    self.set_image_mode("full")  # a diff cannot carry transparency
-                    output = buff
-                else:
-                    self.set_image_mode("diff")
-                    output = np.where(buff != self._last_buff, buff, 0)
-                self._last_buff = buff.copy()
+                buff = np.asarray(self.get_renderer().buffer_rgba()).view(np.uint32).squeeze(2)
+                self.set_image_mode("full")
+                self._last_buff = buff.copy()  # ipympl's headless data URL reads it
                 self._force_full = self._png_is_old = False
-                return _png(output.view(np.uint8).reshape((*output.shape, 4)))
+                return _png(buff.view(np.uint8).reshape((*buff.shape, 4)))
 
         _canvas_class = LiveCanvas
     return _canvas_class
@@ -110,7 +111,7 @@ def _live_canvas():
 def _png(rgba):
     """A PNG of an RGBA frame, every row unfiltered, zlib level 1. Pillow chooses a filter
     for each row and takes 10-15 ms on one of our 1000 x 420 frames even uncompressed;
-    this takes 3-6 ms for a file of about the same size (a frame is mostly transparent)."""
+    this takes 3-6 ms for a file of about the same size (a frame is mostly flat colour)."""
     h, w, _ = rgba.shape
     rows = np.zeros((h, 1 + 4 * w), np.uint8)  # each row starts with its filter type: 0, none
     rows[:, 1:] = rgba.reshape(h, 4 * w)
@@ -297,7 +298,7 @@ class LiveFigure:
             self.canvas.restore_region(self._kept)
             self._draw_foreground()
             self.frames["blit"] += 1
-            self.canvas.blit(self.figure.bbox)  # ipympl sends the changed pixels
+            self.canvas.blit(self.figure.bbox)  # ipympl sends the frame
         else:
             self.frames["full"] += 1
             self.canvas.draw_idle()  # the page asks for a full render (below)
