@@ -2,7 +2,7 @@
 steps: median update at most 50 ms in the kernel, at most 100 ms from key press to the
 repainted canvas in the browser.
 
-    .venv/bin/python benchmarks/plot_speed.py [--moves 50] [--presses 20] [--no-browser] [NOTEBOOK ...]
+    .venv/bin/python benchmarks/plot_speed.py [--moves 50] [--presses 20] [--no-browser] [--baseline] [NOTEBOOK ...]
 
 NOTEBOOK: paths of solution notebooks (default: every solutions/*/*.ipynb).
 
@@ -200,14 +200,46 @@ def time_presses(page, plot, presses):
     return {"slider": name, "rows": lat}
 
 
+BASELINE = """import numpy as np
+from descentlab.live import LiveFigure
+
+class Baseline(LiveFigure):
+    # what the platform costs: an update that draws one 50-point line and nothing else
+    def setup(self, figure):
+        self.ax = figure.subplots()
+        self.ax.set_xlim(0, 1)
+        self.ax.set_ylim(-1, 1)
+        self.line, = self.ax.plot([], [])
+
+    def draw(self, values):
+        x = np.linspace(0, 1, 50)
+        self.line.set_data(x, np.sin(2 * np.pi * x * values["lr"]))
+
+Baseline({"lr": (0.0, 2.0, 1.0)}, title="baseline")"""
+
+
+def baseline_notebook():
+    """build/plot-speed-baseline.ipynb: a LiveFigure of the explorers' size that does almost nothing."""
+    path = ROOT / "build" / "plot-speed-baseline.ipynb"
+    path.parent.mkdir(exist_ok=True)
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(BASELINE)], metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    nbformat.write(nb, path)
+    return path
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
     parser.add_argument("--moves", type=int, default=50)
     parser.add_argument("--presses", type=int, default=20)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--baseline", action="store_true",
+                        help="also time a figure whose update does almost nothing (what the platform costs)")
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "solutions").glob("*/*.ipynb"))
+    if args.baseline:
+        paths = [*paths, baseline_notebook()]
     print(f"goals: median <= 50 ms in the kernel, <= 100 ms key to paint; {STEPS} steps; "
           f"load average now {open('/proc/loadavg').read().split()[:3]}")
     print(f"\nkernel side, {args.moves} slider moves per plot (ms: median / p95; CPU ms: median); "
