@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab.colors import style
-from descentlab.live import LiveFigure, make_slider, steady_decades
+from descentlab.live import LiveFigure, decade_limits, loss_limits, make_slider
 
 BLOW_UP = 1e12  # a run whose loss passes this is stopped and reported as diverged
 
@@ -386,17 +386,13 @@ class BatchExplorer(LiveFigure):
         self._ref_ex.set_label(f"full batch, same lr: {ref_end}")
         self._floor.set_label(f"predicted floor {floor:.1e}" if B < p.n else "predicted floor: none (full batch)")
         self.ax_ex.set_xlim(0, 1.03 * epochs * p.n)
-        # whole decades that stay put while a slider moves (live.py); a run that blows up
-        # leaves the panels at the top, its label says so
         # the updates axis ends where batch size 1 would: fixed while the batch size moves,
         # so the runs of different batch sizes can be compared on it
-        self.ax_up.set_xlim(0.8, steady_decades(None, 1, epochs * p.n)[1])
+        self.ax_up.set_xlim(0.8, decade_limits(1, epochs * p.n)[1])
         finite = np.concatenate([gap(run), gap(ref)])
         finite = finite[np.isfinite(finite)]
-        cap = 1e3 * gap(run)[0]
-        bottom, top = steady_decades(self.ax_ex.get_ylim(),
-                                     max(min(finite.min(), floor if B < p.n else np.inf), 1e-8),
-                                     max(min(finite.max(), cap, 1e6), 1e-8))
+        bottom, top = loss_limits(self.ax_ex.get_ylim(), min(finite.min(), floor if B < p.n else np.inf),
+                                  min(finite.max(), 1e6), gap(run)[0], 1e-8)
         for ax in (self.ax_ex, self.ax_up):
             ax.set_ylim(bottom, top)
         self.legend(self.ax_ex, loc="upper right", fontsize=8)

@@ -142,6 +142,15 @@ def steady_decades(current, lo, hi, slack=100.0):
     return new_lo, new_hi
 
 
+def loss_limits(current, lo, hi, start, floor):
+    """Log-axis limits for loss curves between ``lo`` and ``hi`` that start at ``start``:
+    :func:`steady_decades` (they stay put while a slider moves), never below ``floor``,
+    and at most a thousand times the starting loss at the top: a run that blows up
+    leaves the panel there, and its legend says so."""
+    top = min(hi, 1e3 * max(start, floor))
+    return steady_decades(current, max(lo, floor), max(top, floor))
+
+
 _NICE = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)
 
 
@@ -281,10 +290,10 @@ class LiveFigure:
             out += [a for a in ax.get_children() if isinstance(a, Legend)]
         return out + [self.title_artist]
 
-    def background_key(self):
+    def background_key(self, foreground):
         """Everything a kept background depends on: when it changes, render everything."""
         key = [tuple(self.figure.bbox.bounds)]
-        foreground = set(map(id, self.foreground()))
+        foreground = set(map(id, foreground))
         for ax in self.figure.axes:
             key.append((tuple(ax.get_position().bounds), tuple(ax.get_xlim()), tuple(ax.get_ylim()),
                         ax.get_xscale(), ax.get_yscale(),
@@ -292,11 +301,12 @@ class LiveFigure:
         return tuple(key)
 
     def refresh(self):
-        for artist in self.foreground():
+        foreground = self.foreground()
+        for artist in foreground:
             artist.set_animated(True)
-        if self._kept is not None and self.background_key() == self._kept_key:
+        if self._kept is not None and self.background_key(foreground) == self._kept_key:
             self.canvas.restore_region(self._kept)
-            self._draw_foreground()
+            self._draw_foreground(foreground)
             self.frames["blit"] += 1
             self.canvas.blit(self.figure.bbox)  # ipympl sends the frame
         else:
@@ -307,13 +317,14 @@ class LiveFigure:
         """After a full render (animated artists left out): keep it, then add the foreground."""
         if self.canvas.is_saving():
             return
+        foreground = self.foreground()
         self._kept = self.canvas.copy_from_bbox(self.figure.bbox)
-        self._kept_key = self.background_key()
-        self._draw_foreground()
+        self._kept_key = self.background_key(foreground)
+        self._draw_foreground(foreground)
 
-    def _draw_foreground(self):
+    def _draw_foreground(self, foreground):
         renderer = self.canvas.get_renderer()
-        for artist in self.foreground():
+        for artist in foreground:
             if artist.get_visible():
                 artist.draw(renderer)
 

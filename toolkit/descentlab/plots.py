@@ -9,7 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from descentlab.colors import style
-from descentlab.live import LiveFigure, make_slider, steady_decades
+from descentlab.live import LiveFigure, loss_limits, make_slider
 from descentlab.runner import run
 
 GRID = 160
@@ -201,11 +201,8 @@ class Explorer(LiveFigure):
         finite = np.concatenate([g[np.isfinite(g)] for g in gaps]) if gaps else np.array([])
         self.ax_loss.set_xlim(0, max(steps, 1))
         if finite.size:
-            # whole decades that stay put while a slider moves (live.py); a run that blows
-            # up leaves the panel at the top, its legend says so
-            cap = 1e3 * max(gaps[0][0], GAP_FLOOR) if np.isfinite(gaps[0][0]) else np.inf
-            self.ax_loss.set_ylim(*steady_decades(self.ax_loss.get_ylim(), max(finite.min(), GAP_FLOOR),
-                                                  max(min(finite.max(), cap), GAP_FLOOR)))
+            self.ax_loss.set_ylim(*loss_limits(self.ax_loss.get_ylim(), finite.min(), finite.max(),
+                                               gaps[0][0], GAP_FLOOR))
         self.legend(self.ax_loss, loc="upper right", fontsize=8)
 
 

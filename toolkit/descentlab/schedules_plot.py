@@ -12,7 +12,7 @@ it does to the loss of SGD on a noisy problem, beside a constant rate.
 import numpy as np
 from matplotlib.figure import Figure
 
-from descentlab.live import LiveFigure, fmt, make_slider, steady_ceiling, steady_decades
+from descentlab.live import LiveFigure, fmt, loss_limits, make_slider, steady_ceiling
 from descentlab.schedules_problems import NoisyQuadratic, schedule_values
 
 # One colour per schedule (Okabe-Ito, safe for colour-blind readers); the constant
@@ -227,15 +227,13 @@ class ScheduleExplorer(LiveFigure):
             curves.append(run.mean_loss)
         top = max([lr0] + ([float(np.nanmax(lrs))] if lrs is not None and len(lrs) else []))
         self.ax_lr.set_xlim(0, n)
-        # limits in steps (nice numbers, whole decades) that stay put while a slider moves
-        # (live.py); a run that blows up leaves the loss panel at the top, its legend says so
+        # limits that change in steps, not with every frame (live.py)
         self.ax_lr.set_ylim(0, steady_ceiling(self.ax_lr.get_ylim()[1], 1.08 * top) if top > 0 else 1.0)
         self.ax_loss.set_xlim(0, n)
         finite = np.concatenate([c[np.isfinite(c) & (c > 0)] for c in curves])
         if finite.size:
-            cap = 1e3 * max(const.mean_loss[0], LOSS_FLOOR)
-            lo, hi = steady_decades(self.ax_loss.get_ylim(), max(finite.min(), LOSS_FLOOR),
-                                    max(min(finite.max(), cap), LOSS_FLOOR))
+            lo, hi = loss_limits(self.ax_loss.get_ylim(), finite.min(), finite.max(),
+                                 const.mean_loss[0], LOSS_FLOOR)
             self.ax_loss.set_ylim(max(lo, LOSS_FLOOR), hi)
         self.legend(self.ax_lr, fontsize=8, loc="best")
         self.legend(self.ax_loss, fontsize=8, loc="best")
