@@ -39,32 +39,28 @@ c.GenerateFeedback.preprocessors = [
 ]
 
 # A notebook runs in seconds; a generous bound still ends a student's infinite loop
-# (the cell is interrupted, the rest of the notebook still runs). GuardedExecute adds a
-# budget for the whole notebook and survives a cell that kills its kernel.
+# (the cell is interrupted, the rest of the notebook still runs). TrustedExecute runs
+# every kernel in a sandbox, takes each test cell's score from the grader's own verdict,
+# adds a budget for the whole notebook and survives a cell that kills its kernel.
 c.Execute.timeout = 120
 c.Execute.interrupt_on_timeout = True
-c.GuardedExecute.notebook_timeout = 600
+c.TrustedExecute.notebook_timeout = 600
 # nbclient waits 4 s for a cell's last output after its reply; a busy grading machine
 # needs longer, or a correct cell fails with "Timeout waiting for IOPub output".
 c.Execute.iopub_timeout = 60
 
-# Autograding copes with what students hand in (grader/sanitize.py, grader/execute.py):
-# duplicated, deleted or edited cells, answers that reach for the grader's code,
-# notebooks that kill their kernel or print without end.
+# Autograding grades the instructor's notebook with only the student's answers in it
+# (grader/executor/rebuild.py), every kernel in a sandbox and every verdict decided
+# outside it (grader/executor/execute.py, verdicts.py, sandbox.py).
 c.Autograde.sanitize_preprocessors = [
-    "nbgrader.preprocessors.ClearOutput",
-    "grader.sanitize.DeduplicateCells",
-    "nbgrader.preprocessors.OverwriteKernelspec",
-    "grader.sanitize.RestoreMissingCells",
-    "grader.sanitize.RestoreTestCells",
-    "grader.sanitize.ForbidGraderCode",
+    "grader.executor.rebuild.RebuildFromSource",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "grader.execute.GuardedExecute",
+    "grader.executor.execute.TrustedExecute",
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "grader.execute.LimitOutputSize",
+    "grader.executor.execute.LimitOutputSize",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

@@ -63,9 +63,21 @@ def _summary(results):
     return "\n".join(lines)
 
 
+UNPROTECTED = ("WARNING: graded WITHOUT a sandbox (--no-sandbox): student code ran as this user, with "
+               "this machine's files and network in reach; these grades are not protected.")
+
+
 def cmd_autograde(args):
     from tqdm.auto import tqdm
+
+    from grader.executor import sandbox
     root = _root(args)
+    why = "" if args.no_sandbox else sandbox.probe()
+    if why:
+        print(f"autograde needs a sandbox for every submission and none can start here: {why}.\n"
+              f"Install bubblewrap (bash .ci/install-bubblewrap), or pass --no-sandbox to grade "
+              f"unprotected.", file=sys.stderr)
+        return 2
     submitted = pathlib.Path(args.submissions or root / "submitted").resolve()
     if not submitted.is_dir():
         print(f"no submissions folder at {submitted}", file=sys.stderr)
@@ -83,13 +95,18 @@ def cmd_autograde(args):
     results = pipeline.autograde(root, submitted, jobs=args.jobs, timeout=args.timeout,
                                  memory_mb=args.memory, db_url=args.db, progress=progress,
                                  notebook_timeout=args.notebook_timeout,
-                                 new_students=not args.roster_only)
+                                 new_students=not args.roster_only,
+                                 sandbox="off" if args.no_sandbox else "require")
     bar.close()
+    if args.no_sandbox:
+        print(UNPROTECTED)
     print(_summary(results))
     bad = [r for r in results if not r.ok]
     troubled = [r for r in results if r.ok and not r.clean]
     print(f"{len(results) - len(bad)} graded, {len(bad)} failed, "
           f"{len(troubled)} graded with problems or flags")
+    if args.no_sandbox:
+        print(UNPROTECTED)
     return 1 if bad or troubled else 0
 
 
@@ -137,6 +154,10 @@ def cmd_check(args):
         print(f"{notebook} is not in an assignment folder of this course "
               f"({', '.join(pipeline.source_assignments(root))})", file=sys.stderr)
         return 2
+    from grader.executor import sandbox
+    why = sandbox.probe()
+    if why:
+        print(f"notice: no sandbox here ({why}): your notebook runs unprotected, as you.")
     with pipeline.temporary_course(root, assignment) as tmp:
         dest = tmp / "submitted" / "you" / assignment / notebook.name
         dest.parent.mkdir(parents=True)
@@ -144,7 +165,8 @@ def cmd_check(args):
         print(f"grading {notebook.name} against the hidden tests (this runs the whole notebook)...")
         [result] = pipeline.autograde(tmp, jobs=1, timeout=args.timeout, memory_mb=args.memory,
                                       db_url=f"sqlite:///{tmp / 'gradebook.db'}",
-                                      notebook_timeout=args.notebook_timeout)
+                                      notebook_timeout=args.notebook_timeout,
+                                      sandbox="off" if why else "require")
         graded = tmp / "autograded" / "you" / assignment / notebook.name
         messages = _messages(graded) if graded.exists() else {}
     if not result.ok:
@@ -182,6 +204,9 @@ def main(argv=None):
                    help="seconds per notebook; cells left after that are not run")
     p.add_argument("--memory", type=int, default=4096, help="memory limit per kernel in MB")
     p.add_argument("--db", help="gradebook SQLAlchemy URL (default: gradebook.db at the root)")
+    p.add_argument("--no-sandbox", action="store_true",
+                   help="grade without a sandbox where none can start (grades are then NOT protected: "
+                        "every summary says so)")
     p.add_argument("--roster-only", action="store_true",
                    help="grade only students already in the gradebook (nbgrader db student import); "
                         "report the others as unknown")

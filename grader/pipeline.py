@@ -14,7 +14,7 @@ import os
 import pathlib
 import queue
 import re
-import resource
+
 import shutil
 import sys
 import tempfile
@@ -134,20 +134,19 @@ def _structure_db(root, assignments, path):
 _worker = {}
 
 
-def _init_worker(root, submitted, template_db, scratch, timeout, memory_mb, notebook_timeout):
+def _init_worker(root, submitted, template_db, scratch, timeout, memory_mb, notebook_timeout, sandbox):
     import warnings
     warnings.filterwarnings("ignore", module="nbgrader")   # SQLAlchemy 2 warnings inside nbgrader
     warnings.filterwarnings("ignore", message=".*not in session.*")
     db = pathlib.Path(scratch) / f"worker-{os.getpid()}.db"
     shutil.copy(template_db, db)
-    if memory_mb:
-        # inherited by every kernel this worker starts: a memory bomb fails inside its kernel
-        limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    # every kernel gets its limits from its sandbox (grader/executor/sandbox.py)
     config = load_config(root, f"sqlite:///{db}", **{
         "Execute.timeout": timeout,
-        "GuardedExecute.notebook_timeout": notebook_timeout,
-        "GuardedExecute.kernel_log": str(pathlib.Path(scratch) / f"kernels-{os.getpid()}.log"),
+        "TrustedExecute.notebook_timeout": notebook_timeout,
+        "TrustedExecute.memory_mb": memory_mb,
+        "TrustedExecute.sandbox": sandbox,
+        "TrustedExecute.kernel_log": str(pathlib.Path(scratch) / f"kernels-{os.getpid()}.log"),
         "CourseDirectory.submitted_directory": str(submitted)})
     _worker.update(api=make_api(config), root=pathlib.Path(root), config=config, memory_mb=memory_mb,
                    timeout=timeout, notebook_timeout=notebook_timeout)
@@ -175,7 +174,7 @@ def unreadable(root, submitted, assignment):
 
 
 def _grade_one(task):
-    from grader import sanitize
+    from grader.executor import rebuild
     student, assignment = task
     start = time.perf_counter()
     coursedir = _worker["api"].coursedir
@@ -183,7 +182,7 @@ def _grade_one(task):
     why = unreadable(_worker["root"], folder, assignment)
     if why:
         return Result(student, assignment, False, time.perf_counter() - start, why)
-    sanitize.NOTES.clear()
+    rebuild.NOTES.clear()
     try:
         result = _worker["api"].autograde(assignment, student, force=True, create=True)
         ok = bool(result["success"])
@@ -191,8 +190,8 @@ def _grade_one(task):
     except Exception as e:  # one submission never stops the batch
         ok, reason = False, f"{type(e).__name__}: {e}"
     out = Result(student, assignment, ok, time.perf_counter() - start, reason)
-    out.flags = [text for kind, text in sanitize.NOTES if kind == "flag"]
-    out.notes = [text for kind, text in sanitize.NOTES if kind == "note"]
+    out.flags = [text for kind, text in rebuild.NOTES if kind == "flag"]
+    out.notes = [text for kind, text in rebuild.NOTES if kind == "note"]
     if ok:
         _read_outputs(out, _worker["root"] / "autograded" / student / assignment)
     return out
@@ -200,7 +199,6 @@ def _grade_one(task):
 
 def _read_outputs(result, folder):
     """Problems and flags visible in the graded notebooks' outputs."""
-    from grader.guard import FLAG
     limits = {"CellTimeoutError": f"a cell ran past the {_worker['timeout']} s limit and was interrupted",
               "NotebookTimeout": f"the notebook ran past its {_worker['notebook_timeout']} s limit",
               "KernelDied": "a cell killed the kernel (it was restarted)",
@@ -210,13 +208,6 @@ def _read_outputs(result, folder):
         for i, cell in enumerate(nb.cells):
             where = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {i + 1}"
             for o in cell.get("outputs", []):
-                text = o.get("text", "") if o.output_type == "stream" else \
-                    f"{o.get('evalue', '')}" if o.output_type == "error" else ""
-                for line in text.splitlines():
-                    if FLAG in line:
-                        flag = f"{where}: " + line.split(FLAG, 1)[1].strip()
-                        if flag not in result.flags:
-                            result.flags.append(flag)
                 if o.output_type != "error":
                     continue
                 ename = "CellTimeoutError" if o.ename == "KeyboardInterrupt" else o.ename
@@ -280,7 +271,7 @@ def _roster(config):
 
 
 def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_url=None,
-              progress=None, notebook_timeout=600, new_students=True):
+              progress=None, notebook_timeout=600, new_students=True, sandbox="require"):
     """Grade every submission under ``submitted`` (default: root/submitted). Returns Results.
 
     ``new_students=False``: only students already in the gradebook (a roster imported
@@ -317,7 +308,7 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
         stall = notebook_timeout * 1.5 + 300
         with ctx.Pool(jobs, initializer=_init_worker,
                       initargs=(str(root), str(submitted), str(template), scratch, timeout, memory_mb,
-                                notebook_timeout)) as pool:
+                                notebook_timeout, sandbox)) as pool:
             pending = {task: pool.apply_async(_grade_one, (task,), callback=done.put,
                                               error_callback=lambda e, t=task: done.put(
                                                   Result(*t, False, reason=f"{type(e).__name__}: {e}")))
@@ -369,15 +360,17 @@ def feedback(root, db_url=None):
     """nbgrader's HTML feedback for every autograded submission, then a leak check."""
     api = make_api(load_config(root, db_url))
     problems = []
+    autograded = pathlib.Path(root) / "autograded"
     for a in source_assignments(root):
-        if not (pathlib.Path(root) / "autograded").exists():
-            break
+        if not any(autograded.glob(f"*/{a}/*.ipynb")):
+            continue   # nobody's submission of it is graded yet: nothing to give back
         result = api.generate_feedback(a, force=True)
         if not result["success"]:
             problems.append(f"{a}: generate_feedback failed: {_short_error(result.get('error') or '')}")
     for html in sorted((pathlib.Path(root) / "feedback").rglob("*.html")):
         text = html.read_text()
-        found = [m for m in MARKERS + ("grader.check(", "grader.check_answer(", "import grader") if m in text]
+        found = [m for m in MARKERS + ("grader.check(", "grader.check_answer(", "import grader",
+                                       "gradeclient") if m in text]
         if found:
             problems.append(f"{html}: feedback shows {found}")
     return problems

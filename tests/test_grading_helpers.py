@@ -6,7 +6,7 @@ import pytest
 
 import grader
 import grader.checks
-import grader.extras
+import grader.checks.extras
 from grader import reference as ref
 from tests.catalogue import batch as batch_catalogue
 from tests.catalogue import optimizers as optimizer_catalogue
@@ -111,15 +111,15 @@ def test_deliberately_wrong_reference_is_flagged(bug):
     assert any(phrase in m for m in messages), messages
 
 
-@pytest.mark.parametrize("name", sorted(grader.extras.checks()))
+@pytest.mark.parametrize("name", sorted(grader.checks.extras.checks()))
 def test_extra_graded_functions_accept_their_reference(name):
-    entry = grader.extras.checks()[name]
+    entry = grader.checks.extras.checks()[name]
     reference = getattr(ref, entry[2] if len(entry) > 2 else name)
     assert outcome(name, reference) == {p: None for p in grader.parts(name)}
 
 
 def test_answers_accept_the_expected_value_and_reject_others():
-    for key, (value, tol, hint) in grader.extras.answers().items():
+    for key, (value, tol, hint) in grader.checks.extras.answers().items():
         grader.check_answer(key, value * (1 + tol / 2))
         with pytest.raises(AssertionError, match="Hint"):
             grader.check_answer(key, value * (1 + 10 * tol) + 1e-3)

@@ -5,7 +5,7 @@ derandomized, so a run is reproducible and needs no example database).
 
 How errors are measured
 -----------------------
-``rel_error`` from ``grader.tolerance`` is |a - b| / max(floor, |a| + |b|), maximised over
+``rel_error`` from ``grader.checks.tolerance`` is |a - b| / max(floor, |a| + |b|), maximised over
 elements, and every comparison must stay below ``REFERENCE_TOL`` (1e-10).
 
 The grader's default floor (1e-8) assumes quantities of order one. A 100-step trajectory
@@ -39,7 +39,7 @@ from torch.optim.lr_scheduler import (
 )
 
 from grader import reference as ref
-from grader.tolerance import REFERENCE_TOL, rel_error
+from grader.checks.tolerance import REFERENCE_TOL, rel_error
 
 F64 = torch.float64
 STEPS = 100  # length of every optimizer trajectory

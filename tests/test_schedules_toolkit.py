@@ -360,7 +360,7 @@ OFF_BY_ONE = [  # (graded function, catalogue label)
 def test_off_by_one_mistake_loses_its_points_and_names_the_first_wrong_step(name, label):
     import grader
     from grader import reference as ref
-    from grader.tolerance import SCHEDULE_TOL
+    from grader.checks.tolerance import SCHEDULE_TOL
     from tests.catalogue import schedules as catalogue
 
     wrong, failing, phrase = {row[0]: row[1:] for row in catalogue.WRONG[name]}[label]

@@ -4,8 +4,9 @@ the reference, reporting the first step where the student's schedule goes wrong.
 import numpy as np
 
 from grader import reference as ref
-from grader.mistakes import SCHEDULE_MISTAKES
-from grader.tolerance import SCHEDULE_TOL
+from grader.checks import seeds
+from grader.checks.mistakes import SCHEDULE_MISTAKES
+from grader.checks.tolerance import SCHEDULE_TOL
 
 
 class CheckFailed(AssertionError):
@@ -115,18 +116,28 @@ def check_steps(name, fn, p, steps, what=""):
             raise CheckFailed(msg)
 
 
-EXAMPLES = {
-    "step_decay": [dict(lr0=0.1, step_size=10, gamma=0.5)],
-    "exponential_decay": [dict(lr0=0.1, gamma=0.9)],
-    "cosine_annealing": [dict(lr0=0.1, T_max=10, lr_min=0.0), dict(lr0=1.0, T_max=4, lr_min=0.1)],
-    "warmup_cosine": [dict(lr0=0.1, warmup_steps=5, total_steps=20, lr_min=0.0),
-                      dict(lr0=1.0, warmup_steps=1, total_steps=4, lr_min=0.2)],
-}
+def _examples(name, rng):
+    """Worked examples like the notebook's: round numbers, short horizons. The second
+    cosine example has a small T_max and lr_min > 0; the second warmup one a single
+    warmup step."""
+    def lr(lo, hi):
+        return round(float(rng.uniform(lo, hi)), 2)
+
+    if name == "step_decay":
+        return [dict(lr0=lr(0.05, 1.0), step_size=int(rng.integers(8, 13)), gamma=lr(0.3, 0.8))]
+    if name == "exponential_decay":
+        return [dict(lr0=lr(0.05, 1.0), gamma=lr(0.8, 0.95))]
+    if name == "cosine_annealing":
+        return [dict(lr0=lr(0.05, 0.5), T_max=int(rng.integers(8, 13)), lr_min=0.0),
+                dict(lr0=lr(0.5, 2.0), T_max=int(rng.integers(3, 6)), lr_min=lr(0.05, 0.3))]
+    warm = int(rng.integers(3, 8))
+    return [dict(lr0=lr(0.05, 0.5), warmup_steps=warm, total_steps=warm + int(rng.integers(10, 20)), lr_min=0.0),
+            dict(lr0=lr(0.5, 2.0), warmup_steps=1, total_steps=int(rng.integers(3, 6)), lr_min=lr(0.05, 0.3))]
 
 
 def part_basic(name, fn, rng):
-    """The worked examples of the notebook: short horizons, every step."""
-    for p in EXAMPLES[name]:
+    """Worked examples like the notebook's: short horizons, every step."""
+    for p in _examples(name, rng):
         check_steps(name, fn, p, list(range(_horizon(name, p) if name != "exponential_decay" else 30)))
 
 
@@ -158,9 +169,6 @@ PARTS = {"basic": part_basic, "boundaries": part_boundaries, "random": part_rand
 
 
 def check_schedule(name, fn, part):
-    from grader.step_checks import _seed
-    if not callable(fn):
+    if not fn.callable:
         raise CheckFailed(f"{name} is not a function.")
-    PARTS[part](name, fn, np.random.default_rng(_seed(name, part)))
-
-
+    PARTS[part](name, fn, seeds.rng(name, part))

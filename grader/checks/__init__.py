@@ -5,8 +5,13 @@ slip does not zero a whole function. A failing part raises one AssertionError wh
 message is meant for the student: the inputs, what was expected, what came back, and
 the likely mistake. No reference code or hidden-test source reaches the message.
 """
-from grader import batch_checks, extras, guard, optimizer_checks, schedule_checks, step_checks
-from grader.extras import CheckFailed
+from grader.checks import batch as batch_checks
+from grader.checks import extras
+from grader.checks import optimizer as optimizer_checks
+from grader.checks import schedules as schedule_checks
+from grader.checks import steps as step_checks
+from grader.checks.answer import as_answer
+from grader.checks.extras import CheckFailed  # noqa: F401 (re-exported)
 
 STEP_FUNCTIONS = list(step_checks.SPECS)
 SCHEDULES = ["step_decay", "exponential_decay", "cosine_annealing", "warmup_cosine"]
@@ -33,8 +38,7 @@ def parts(name):
 def check(name, obj, part):
     if part not in parts(name):
         raise KeyError(f"{name} has no part {part!r}; parts are {parts(name)}")
-    guard.verify()   # undo a notebook's changes to numpy, torch or the grader first
-    guard.refuse_grader_objects(name, obj, CheckFailed)
+    obj = as_answer(obj)
     if name in STEP_FUNCTIONS:
         step_checks.check_step(name, obj, part)
     elif name in SCHEDULES:
@@ -49,5 +53,4 @@ def check(name, obj, part):
 
 def check_answer(key, value):
     """A numeric question: ``value`` against the instructor's answer for ``key``."""
-    guard.verify()
     extras.check_answer(key, value)

@@ -3,10 +3,10 @@
 result must equal the reference's under the same Generator seed."""
 import numpy as np
 
-from grader import guard
 from grader import reference as ref
+from grader.checks import seeds
 from grader.reference.batch_size import mse_loss as _mse_loss
-from grader.tolerance import TOLERANCES, rel_error
+from grader.checks.tolerance import TOLERANCES, rel_error
 
 
 class CheckFailed(AssertionError):
@@ -41,15 +41,15 @@ def _regression(rng, n=None, d=None):
 def _helper_note(fn, helpers):
     """A sentence naming the student's own graded helpers that ``fn`` calls and that do
     not pass their basic checks: the failure may come from there."""
-    env = getattr(fn, "__globals__", {})
-    code = getattr(fn, "__code__", None)
-    used = guard.code_names(code) if code is not None else set()
+    used = fn.names
     broken = []
     for h in helpers:
-        helper_fn = env.get(h)
-        if h in used and callable(helper_fn) and helper_fn is not fn:
-            try:
-                PARTS[h]["basic"](helper_fn, np.random.default_rng(0))
+        if h not in used:
+            continue
+        helper_fn = fn.helper(h)
+        if helper_fn is not None and helper_fn.callable and helper_fn.target != fn.target:
+            try:   # the very cases of the helper's own basic part
+                PARTS[h]["basic"](helper_fn, seeds.rng(h, "basic"))
             except Exception:
                 broken.append(h)
     if not broken:
@@ -97,8 +97,9 @@ def _check_batches(fn, n, B, seed, drop_last):
 
 
 def minibatch_basic(fn, rng):
+    seed = seeds.draw(rng)
     for n, B, drop in [(10, 3, False), (10, 3, True), (12, 4, False), (12, 4, True), (5, 5, False)]:
-        _check_batches(fn, n, B, 7, drop)
+        _check_batches(fn, n, B, seed, drop)
 
 
 def minibatch_random(fn, rng, n_cases=100):
@@ -109,8 +110,9 @@ def minibatch_random(fn, rng, n_cases=100):
 
 
 def minibatch_edge(fn, rng):
+    seed = seeds.draw(rng)
     for n, B, drop in [(1, 1, False), (7, 1, False), (7, 7, True), (7, 10, False), (7, 10, True)]:
-        _check_batches(fn, n, B, 3, drop)
+        _check_batches(fn, n, B, seed, drop)
 
 
 # ------------------------------------------------------------ mse_gradient
@@ -150,9 +152,17 @@ def _check_grad(fn, w, X, y, what=""):
 
 
 def grad_basic(fn, rng):
-    X = np.array([[1.0, 2.0], [3.0, -1.0], [0.5, 0.0]])
-    _check_grad(fn, np.array([0.5, -1.0]), X, np.array([1.0, 0.0, 2.0]))
-    _check_grad(fn, np.zeros(2), X, np.array([1.0, 0.0, 2.0]), " at w = 0")
+    """Three rows, two features, numbers in halves: every number shows in the message."""
+    def halves(lo, hi, size):
+        return np.round(rng.uniform(lo, hi, size=size) * 2) / 2
+
+    while True:   # an informative case: full rank, and both gradients clearly non-zero
+        X, y, w = halves(-3, 3, (3, 2)), halves(-2, 2, 3), halves(-1.5, 1.5, 2)
+        if (np.linalg.matrix_rank(X) == 2 and np.all(np.abs(X.T @ y) >= 0.5)
+                and np.all(np.abs(X.T @ (X @ w - y)) >= 0.5)):
+            break
+    _check_grad(fn, w, X, y)
+    _check_grad(fn, np.zeros(2), X, y, " at w = 0")
 
 
 def grad_random(fn, rng, n_cases=100):
@@ -247,9 +257,9 @@ def _check_train(fn, X, y, B, lr, epochs, seed, w0=None):
 
 
 def train_basic(fn, rng):
-    X, y, _ = _regression(np.random.default_rng(0), n=40, d=3)
-    _check_train(fn, X, y, 8, 0.05, 5, 1)
-    _check_train(fn, X, y, 40, 0.1, 3, 2)
+    X, y, _ = _regression(rng, n=40, d=3)
+    _check_train(fn, X, y, 8, 0.05, 5, seeds.draw(rng))
+    _check_train(fn, X, y, 40, 0.1, 3, seeds.draw(rng))
 
 
 def train_random(fn, rng, n_cases=30):
@@ -263,9 +273,9 @@ def train_random(fn, rng, n_cases=30):
 
 def train_edge(fn, rng):
     X, y, w0 = _regression(rng, n=30, d=2)
-    _check_train(fn, X, y, 7, 0.02, 4, 5, w0=w0)
-    _check_train(fn, X, y, 1, 0.01, 2, 6)
-    _check_train(fn, X, y, 30, 0.05, 2, 7)
+    _check_train(fn, X, y, 7, 0.02, 4, seeds.draw(rng), w0=w0)
+    _check_train(fn, X, y, 1, 0.01, 2, seeds.draw(rng))
+    _check_train(fn, X, y, 30, 0.05, 2, seeds.draw(rng))
 
 
 # ------------------------------------------------------------ gradient_noise
@@ -309,8 +319,8 @@ def _check_noise(fn, w, X, y, B, n_draws, seed):
 
 
 def noise_basic(fn, rng):
-    X, y, w = _regression(np.random.default_rng(1), n=50, d=3)
-    _check_noise(fn, w, X, y, 5, 20, 3)
+    X, y, w = _regression(rng, n=50, d=3)
+    _check_noise(fn, w, X, y, 5, 20, seeds.draw(rng))
 
 
 def noise_random(fn, rng, n_cases=30):
@@ -322,8 +332,8 @@ def noise_random(fn, rng, n_cases=30):
 
 def noise_edge(fn, rng):
     X, y, w = _regression(rng, n=25, d=2)
-    _check_noise(fn, w, X, y, 25, 5, 1)   # the full batch: no noise at all
-    _check_noise(fn, w, X, y, 1, 50, 2)
+    _check_noise(fn, w, X, y, 25, 5, seeds.draw(rng))   # the full batch: no noise at all
+    _check_noise(fn, w, X, y, 1, 50, seeds.draw(rng))
 
 
 PARTS = {
@@ -335,7 +345,6 @@ PARTS = {
 
 
 def check_batch(name, fn, part):
-    from grader.step_checks import _seed
-    if not callable(fn):
+    if not fn.callable:
         raise CheckFailed(f"{name} is not a function.")
-    PARTS[name][part](fn, np.random.default_rng(_seed(name, part)))
+    PARTS[name][part](fn, seeds.rng(name, part))

@@ -12,7 +12,7 @@ import copy
 import numpy as np
 import torch
 
-from grader.tolerance import rel_error
+from grader.checks.tolerance import rel_error
 
 TOL = 1e-9  # float64 all the way; only summation order may differ
 

@@ -1,5 +1,5 @@
 """03_schedules: three numeric questions (the graded schedules themselves are checked
-by grader.schedule_checks)."""
+by grader.checks.schedules)."""
 import math
 
 ANSWERS = {
