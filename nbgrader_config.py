@@ -29,11 +29,11 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.IgnorePattern.enabled = True
 c.IgnorePattern.pattern = r"[\s\S]"
 
-# Feedback shows answers, points and the grader's failure messages, never the hidden
-# tests (nbgrader issue 917) nor the grader's source lines inside a traceback.
+# Feedback is built from the trusted verdicts and the student's own answer cells only:
+# no test cell source (nbgrader issue 917), no outputs of the lesson's other cells.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.ClearHiddenTests",
-    "grader.feedback.KeepOnlyFailureMessages",
+    "grader.feedback.TrustedFeedback",
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]

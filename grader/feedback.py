@@ -1,17 +1,38 @@
-"""What the student sees in feedback: their answers, their points, and the grader's
-failure messages; never the hidden test code (nbgrader issue 917) nor the frames of
-the grader's own source that a traceback would show."""
+"""What the student sees in feedback: built only from what the trusted grader decided
+and what the student's own answer cells printed.
+
+- Test cells show no source at all (not even the visible line above the hidden tests)
+  and, as output, only the grader's verdict (an error written by the executor from
+  the trusted record; grader/executor/execute.py), cut to its message.
+- The student's answer cells keep their source and what they printed (errors cut to
+  their last line).
+- Every other code cell (the lesson's setup, experiments, plots) keeps its source,
+  which the student received anyway, but no outputs: they were computed by the
+  student's kernel, which may print anything.
+"""
+from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+TEST_PLACEHOLDER = "# hidden tests: graded by the course's grader (its verdict is below)"
+TRUSTED_ERRORS = {"GradingFailed", "CellTimeoutError", "KernelDied", "NotebookTimeout", "KeyboardInterrupt",
+                  "MemoryError"}
 
-class KeepOnlyFailureMessages(NbGraderPreprocessor):  # enabled by default, unlike nbconvert's base
-    """In graded cells, cut each error's traceback down to its last line,
-    ``ExceptionName: message``, which the grader helpers write for students."""
+
+class TrustedFeedback(NbGraderPreprocessor):  # enabled by default, unlike nbconvert's base
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.metadata.get("nbgrader", {})
-        if cell.cell_type == "code" and meta.get("grade"):
-            for out in cell.get("outputs", []):
-                if out.output_type == "error":
-                    out.traceback = [f"{out.ename}: {out.evalue}"]
+        if cell.cell_type != "code":
+            return cell, resources
+        if utils.is_grade(cell) and not utils.is_solution(cell):
+            cell.source = TEST_PLACEHOLDER
+            cell.outputs = [o for o in cell.get("outputs", [])
+                            if o.get("output_type") == "error" and o.get("ename") in TRUSTED_ERRORS]
+        elif not utils.is_solution(cell):
+            cell.outputs = []
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                out.traceback = [f"{out.ename}: {out.evalue}"]
         return cell, resources
+
+
+KeepOnlyFailureMessages = TrustedFeedback   # the name earlier configurations used

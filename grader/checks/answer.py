@@ -91,17 +91,18 @@ class Answer:
 class LocalAnswer(Answer):
     """An object in this process, reached exactly as the kernel would reach it."""
 
-    def __init__(self, obj, namespace=None):
-        super().__init__(gradeclient.describe(obj))
+    def __init__(self, obj, namespace=None, target=None):
+        super().__init__(gradeclient.describe(obj), target)
         self.obj = obj
         self.namespace = namespace if namespace is not None else getattr(obj, "__globals__", {})
 
     def helper(self, name):
         value = self.namespace.get(name)
-        return None if value is None else LocalAnswer(value, self.namespace)
+        return None if value is None else LocalAnswer(value, self.namespace, target=str(name))
 
     def _exchange(self, message):
-        message = _roundtrip(message)
+        # ``obj`` is the target already, found in ``namespace``, not in this process's __main__
+        message = _roundtrip({**message, "target": None})
         if message["op"] == "call":
             return _roundtrip(gradeclient._call(self.obj, message))
         return _roundtrip(programs.run(message["program"], self.obj,

@@ -227,7 +227,8 @@ def _check_train(fn, X, y, B, lr, epochs, seed, w0=None):
     w0_arg = None if w0 is None else w0.copy()
     label = (f"train_minibatch_sgd(X of shape {X.shape}, y, batch_size={B}, lr={lr:.3g}, epochs={epochs}, "
              f"rng=default_rng({seed}){'' if w0 is None else ', w0=...'})")
-    out = _call(label, fn, X.copy(), y.copy(), B, lr, epochs, _rng(seed), **({} if w0 is None else {"w0": w0_arg}))
+    # w0 goes by position: what a call does to its positional arrays comes back from the kernel
+    out = _call(label, fn, X.copy(), y.copy(), B, lr, epochs, _rng(seed), *([] if w0 is None else [w0_arg]))
     if w0 is not None and not np.array_equal(w0_arg, w0):
         raise CheckFailed(f"{label} changed w0 in place; start from a copy.")
     if not isinstance(out, (tuple, list)) or len(out) != 2:

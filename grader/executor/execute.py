@@ -26,7 +26,7 @@ import time
 
 from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
-from nbclient.exceptions import DeadKernelError
+from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from traitlets import Integer, Unicode
 
@@ -233,6 +233,13 @@ class TrustedExecute(Execute):
                 "KernelDied", "the kernel died while running this cell (os._exit, a crash, or out of "
                               "memory); it was restarted and the cells above were run again"))
             self._restart(index)
+            return cell, resources
+        except CellTimeoutError:
+            # the kernel ignored the interrupt (or never went idle): a fresh one takes over
+            cell.outputs.append(_error(
+                "CellTimeoutError", "the cell did not stop when interrupted at its time limit; the kernel "
+                                    "was restarted and the cells above were run again"))
+            self._restart(index)   # restart_kernel(now=True) kills it first
             return cell, resources
         finally:
             if test:
