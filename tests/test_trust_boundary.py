@@ -249,7 +249,18 @@ def test_two_sandboxes_never_share_a_user():
             two.close()
 
 
-def test_hidden_tests_outside_grading_say_so():
-    os.environ.pop(gradeclient.SOCKET_ENV, None)
-    with pytest.raises(gradeclient.NotGrading):
-        gradeclient.check("sgd_step", lambda x, g, lr: x, "basic")
+def test_outside_grading_hidden_tests_run_on_a_local_grader_and_say_what_they_found(monkeypatch):
+    """An instructor running a solution notebook sees its hidden tests pass or fail."""
+    monkeypatch.delenv(gradeclient.SOCKET_ENV, raising=False)
+    gradeclient.check("sgd_step", lambda x, g, lr: x - lr * g, "basic")
+    with pytest.raises(gradeclient.CheckFailed, match="expected"):
+        gradeclient.check("sgd_step", lambda x, g, lr: x + lr * g, "basic")
+
+
+@needs_sandbox
+def test_inside_a_sandbox_there_is_no_grader_to_fall_back_on():
+    code = ("import gradeclient\n"
+            "try:\n    gradeclient.check('sgd_step', lambda x, g, lr: x, 'basic')\n"
+            "except gradeclient.NotGrading as e:\n    print('not grading:', e)\n")
+    out, _ = _in_sandbox(code)
+    assert "not grading" in out.stdout, out.stdout + out.stderr

@@ -141,9 +141,10 @@ class Session:
 class VerdictServer:
     """Listens on ``path``; attributes sessions to the cell the executor says is running."""
 
-    def __init__(self, path, check_timeout=120):
+    def __init__(self, path, check_timeout=120, open_mode=False):
         self.path = str(path)
         self.check_timeout = check_timeout
+        self.open_mode = open_mode      # outside grading: any item, any time, verdict told back
         self.record = Record()
         self._current = None            # CellRecord of the test cell running now
         self._replaying = False
@@ -227,12 +228,17 @@ class VerdictServer:
         except (wire.ProtocolError, EOFError, OSError, ValueError) as e:
             self.record.flag(f"the notebook sent the grader something that is not a request ({e})")
             return
-        with self._lock:
-            rec = self._current
         item = _item(first)
         if item is None:
             return self._refuse(conn, "not a request of this course's grader",
                                 "the notebook sent the grader a malformed request")
+        if self.open_mode:
+            verdict = self._decide(conn, first, item)
+            with contextlib.suppress(Exception):
+                wire.send(conn, {"op": "done", "passed": verdict.passed, "message": verdict.message})
+            return
+        with self._lock:
+            rec = self._current
         if self._replaying:
             return self._refuse(conn, "cells replayed after a kernel restart are not graded again")
         if rec is None:
