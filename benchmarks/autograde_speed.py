@@ -2,13 +2,20 @@
 autograde --jobs N`, on the same synthetic class, with the grades compared.
 
     .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--jobs 2]
+    .venv/bin/python benchmarks/autograde_speed.py --baseline REV [--rounds 2]
 
 The class: ``--students`` submissions spread evenly over every released assignment,
 cycling through each assignment's catalogue of submissions in tests/submissions/
 (the reference, realistic wrong implementations, correct variants). Prints seconds
 per submission for both ways, the speed-up, whether every graded cell got the same
 score, and, per assignment, the fixed cost of a notebook (kernel start, imports,
-the guard) against the time spent in the hidden tests and the rest of the notebook.
+imports) against the time spent in the hidden tests and the rest of the notebook.
+
+``--baseline REV`` instead measures what a change costs: the same submissions graded
+by `grader autograde --jobs N` of this tree and of REV (a git worktree, run with this
+environment), in turns (REV, this, REV, this...), each on a course built from its own
+tree's solutions/, and prints seconds per submission for both and the ratio this/REV
+per round (the figure to quote: the median ratio). Plain nbgrader is not run then.
 """
 import argparse
 import importlib
@@ -29,11 +36,11 @@ sys.path.insert(0, str(ROOT))
 from tests.course import ASSIGNMENTS, BIN, env, fill, notebook_of, solution_code  # noqa: E402
 
 
-def build_class(root, n_students):
-    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+def build_class(root, n_students, tree=ROOT, pythonpath=None):
+    shutil.copy(tree / "nbgrader_config.py", root / "nbgrader_config.py")
     for a in ASSIGNMENTS:
-        shutil.copytree(ROOT / "solutions" / a, root / "solutions" / a)
-    run([sys.executable, "-m", "grader", "--root", str(root), "release"])
+        shutil.copytree(tree / "solutions" / a, root / "solutions" / a)
+    run([sys.executable, "-m", "grader", "--root", str(root), "release"], cwd=tree, pythonpath=pythonpath)
     per = {a: n_students // len(ASSIGNMENTS) + (i < n_students % len(ASSIGNMENTS))
            for i, a in enumerate(ASSIGNMENTS)}
     for a in ASSIGNMENTS:
@@ -48,8 +55,11 @@ def build_class(root, n_students):
     return per
 
 
-def run(cmd, **kw):
-    out = subprocess.run(cmd, env=env(), capture_output=True, text=True, **kw)
+def run(cmd, pythonpath=None, **kw):
+    e = env()
+    if pythonpath:
+        e["PYTHONPATH"] = os.pathsep.join(map(str, pythonpath))
+    out = subprocess.run(cmd, env=e, capture_output=True, text=True, **kw)
     if out.returncode not in (0, 1):
         raise RuntimeError(f"{' '.join(map(str, cmd))} exited {out.returncode}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return out
@@ -75,25 +85,60 @@ def plain_nbgrader(root):
     return time.perf_counter() - start
 
 
-def parallel(root, jobs, db):
+def parallel(root, jobs, db, tree=ROOT, pythonpath=None):
     shutil.rmtree(root / "autograded", ignore_errors=True)
+    with_db = pathlib.Path(db.replace("sqlite:///", ""))
+    if with_db.exists():
+        with_db.unlink()
     start = time.perf_counter()
-    run([sys.executable, "-m", "grader", "--root", str(root), "autograde", "--jobs", str(jobs), "--db", db])
+    run([sys.executable, "-m", "grader", "--root", str(root), "autograde", "--jobs", str(jobs), "--db", db],
+        cwd=tree, pythonpath=pythonpath)
     return time.perf_counter() - start
+
+
+def against_baseline(args):
+    """This tree's autograde against REV's, in turns, on the same submissions."""
+    import statistics
+    with tempfile.TemporaryDirectory(prefix="bench-baseline-") as tmp:
+        tmp = pathlib.Path(tmp)
+        wt = tmp / "baseline"
+        subprocess.run(["git", "-C", str(ROOT), "worktree", "add", "--detach", str(wt), args.baseline],
+                       check=True, capture_output=True)
+        try:
+            old_path = [wt, wt / "toolkit"]
+            (tmp / "old").mkdir()
+            (tmp / "new").mkdir()
+            per = build_class(tmp / "old", args.students, tree=wt, pythonpath=old_path)
+            build_class(tmp / "new", args.students)
+            n = args.students
+            print(f"{n} submissions: " + ", ".join(f"{a} x{k}" for a, k in per.items()))
+            rows = []
+            for r in range(args.rounds):
+                old = parallel(tmp / "old", args.jobs, f"sqlite:///{tmp / 'old.db'}", tree=wt, pythonpath=old_path)
+                new = parallel(tmp / "new", args.jobs, f"sqlite:///{tmp / 'new.db'}")
+                same = scores(f"sqlite:///{tmp / 'old.db'}") == scores(f"sqlite:///{tmp / 'new.db'}")
+                rows.append(new / old)
+                print(f"round {r + 1}: {args.baseline}: {old / n:5.2f} s per submission   this tree: "
+                      f"{new / n:5.2f} s per submission   ratio {new / old:.3f}   identical grades: {same}",
+                      flush=True)
+            print(f"median ratio this/{args.baseline}: {statistics.median(rows):.3f} "
+                  f"(min {min(rows):.3f}, max {max(rows):.3f}) over {len(rows)} rounds")
+        finally:
+            subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)], capture_output=True)
 
 
 def cost_split(assignment):
     """Seconds of one graded run of the solution notebook (hidden tests included):
-    kernel start with the guard, the first (imports) cell, the graded test cells, the rest."""
+    kernel start, the first (imports) cell, the graded test cells, the rest. (A plain
+    kernel here: its hidden tests use the local grader, gradeclient's fallback.)"""
     path = notebook_of(assignment)
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=600, kernel_name="python3",
-                            extra_arguments=["--IPKernelApp.exec_lines=__import__('grader.guard').guard.install()"],
                             resources={"metadata": {"path": str(path.parent)}})
-    split = {"kernel start + guard": 0.0, "imports cell": 0.0, "hidden tests": 0.0, "rest": 0.0}
+    split = {"kernel start": 0.0, "imports cell": 0.0, "hidden tests": 0.0, "rest": 0.0}
     t0 = time.perf_counter()
     with client.setup_kernel():
-        split["kernel start + guard"] = time.perf_counter() - t0
+        split["kernel start"] = time.perf_counter() - t0
         first = True
         for i, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
@@ -112,9 +157,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--baseline", help="a git revision to compare this tree's autograde with")
+    parser.add_argument("--rounds", type=int, default=2, help="with --baseline: turns of each")
     args = parser.parse_args()
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if args.baseline:
+        against_baseline(args)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
     with tempfile.TemporaryDirectory(prefix="bench-autograde-") as tmp:
         root = pathlib.Path(tmp)
         per = build_class(root, args.students)
@@ -136,12 +187,12 @@ def main():
               + (f"; differing: {diff[:5]}" if diff else "") + ")")
 
     print("\nper notebook, one graded run of the solution (seconds):")
-    print(f"{'assignment':<16}{'kernel+guard':>13}{'imports':>9}{'hidden tests':>14}{'rest':>8}{'fixed share':>13}")
+    print(f"{'assignment':<16}{'kernel':>13}{'imports':>9}{'hidden tests':>14}{'rest':>8}{'fixed share':>13}")
     for a in ASSIGNMENTS:
         s = cost_split(a)
-        fixed = s["kernel start + guard"] + s["imports cell"]
+        fixed = s["kernel start"] + s["imports cell"]
         total = sum(s.values())
-        print(f"{a:<16}{s['kernel start + guard']:13.2f}{s['imports cell']:9.2f}{s['hidden tests']:14.2f}"
+        print(f"{a:<16}{s['kernel start']:13.2f}{s['imports cell']:9.2f}{s['hidden tests']:14.2f}"
               f"{s['rest']:8.2f}{fixed / total:12.0%}")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
