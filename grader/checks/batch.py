@@ -82,10 +82,13 @@ def _check_batches(fn, n, B, seed, drop_last):
     counts = np.bincount(allidx, minlength=n) if allidx.size else np.zeros(n, int)
     if allidx.size and (allidx.min() < 0 or allidx.max() >= n):
         raise CheckFailed(f"{label}: indices must lie in 0..{n - 1}, got {allidx.min()}..{allidx.max()}.")
-    if not drop_last and np.any(counts != 1):
-        k = int(np.argmax(counts != 1))
+    # with drop_last the dropped indices appear no time at all, but none may appear twice
+    wrong = counts > 1 if drop_last else counts != 1
+    if np.any(wrong):
+        k = int(np.argmax(wrong))
         raise CheckFailed(f"{label}: index {k} appears {counts[k]} times; every index must appear exactly "
-                          f"once per epoch (shuffle without replacement: rng.permutation(n)).")
+                          f"once per epoch{' (at most once with drop_last)' if drop_last else ''} "
+                          f"(shuffle without replacement: rng.permutation(n)).")
     exp = ref.minibatch_indices(n, B, _rng(seed), drop_last=drop_last)
     if not all(np.array_equal(a, b) for a, b in zip(got, exp)):
         if n > 2 and np.array_equal(allidx, np.arange(len(allidx))):

