@@ -51,10 +51,10 @@ def _recv_exact(sock, n):
     return b"".join(chunks)
 
 
-def recv(sock):
+def recv(sock, limit=MAX_MESSAGE):
     (n,) = _HEADER.unpack(_recv_exact(sock, _HEADER.size))
-    if n > MAX_MESSAGE:
-        raise ProtocolError(f"message of {n} bytes is over the {MAX_MESSAGE} byte limit")
+    if n > limit:
+        raise ProtocolError(f"message of {n} bytes is over the {limit} byte limit")
     try:
         message = json.loads(_recv_exact(sock, n))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:

@@ -141,15 +141,19 @@ def _init_worker(root, submitted, template_db, scratch, timeout, memory_mb, note
     db = pathlib.Path(scratch) / f"worker-{os.getpid()}.db"
     shutil.copy(template_db, db)
     # every kernel gets its limits from its sandbox (grader/executor/sandbox.py)
+    stage = pathlib.Path(scratch) / f"stage-{os.getpid()}"
+    stage.mkdir()
     config = load_config(root, f"sqlite:///{db}", **{
         "Execute.timeout": timeout,
         "TrustedExecute.notebook_timeout": notebook_timeout,
         "TrustedExecute.memory_mb": memory_mb,
         "TrustedExecute.sandbox": sandbox,
         "TrustedExecute.kernel_log": str(pathlib.Path(scratch) / f"kernels-{os.getpid()}.log"),
-        "CourseDirectory.submitted_directory": str(submitted)})
+        # nbgrader reads each submission from a private copy (see stage_submission)
+        "CourseDirectory.submitted_directory": str(stage)})
     _worker.update(api=make_api(config), root=pathlib.Path(root), config=config, memory_mb=memory_mb,
-                   timeout=timeout, notebook_timeout=notebook_timeout)
+                   timeout=timeout, notebook_timeout=notebook_timeout, stage=stage,
+                   submitted=pathlib.Path(submitted))
 
 
 def expected_notebooks(root, assignment):
@@ -173,16 +177,63 @@ def unreadable(root, submitted, assignment):
     return ""
 
 
+MAX_FILE = 64 << 20   # bytes: a submitted file larger than this is not graded with it
+
+
+def stage_submission(real, stage):
+    """Copy the submission folder ``real`` into ``stage``: regular files and folders only.
+    Grading runs as the instructor (often root): a symbolic link in a submission must
+    never make it read, copy or grade a file the student could not give. Returns what
+    was left out."""
+    import stat
+    skipped = []
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
+        rel = pathlib.Path(dirpath).relative_to(real)
+        for name in list(dirnames):
+            if os.path.islink(os.path.join(dirpath, name)):
+                skipped.append(str(rel / name))
+                dirnames.remove(name)
+            else:
+                (stage / rel / name).mkdir()
+        for name in filenames:
+            src = os.path.join(dirpath, name)
+            st = os.lstat(src)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE:
+                skipped.append(str(rel / name))
+                continue
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f, open(stage / rel / name, "wb") as out:
+                shutil.copyfileobj(f, out)
+    stamp = stage / "timestamp.txt"
+    if stamp.exists() and _timestamp(stage) is None:   # nbgrader would stop on it
+        stamp.unlink()
+        skipped.append("timestamp.txt (not a date)")
+    return skipped
+
+
 def _grade_one(task):
     from grader.executor import rebuild
     student, assignment = task
     start = time.perf_counter()
-    coursedir = _worker["api"].coursedir
-    folder = coursedir.format_path(coursedir.submitted_directory, student, assignment)
+    real = _worker["submitted"] / student / assignment
+    if os.path.islink(real) or os.path.islink(real.parent):
+        return Result(student, assignment, False, time.perf_counter() - start,
+                      "the submission folder is a symbolic link: not graded",
+                      flags=["the submission folder is a symbolic link"])
+    folder = _worker["stage"] / student / assignment
+    skipped = stage_submission(real, folder)
     why = unreadable(_worker["root"], folder, assignment)
     if why:
-        return Result(student, assignment, False, time.perf_counter() - start, why)
+        return Result(student, assignment, False, time.perf_counter() - start, why,
+                      flags=[f"{len(skipped)} symbolic links or special files in the submission were ignored"]
+                      if skipped else [])
     rebuild.NOTES.clear()
+    if skipped:
+        rebuild.NOTES.append(("flag", f"{len(skipped)} symbolic link{'s' * (len(skipped) != 1)}, special or "
+                                      f"oversized file{'s' * (len(skipped) != 1)} in the submission "
+                                      f"{'were' if len(skipped) != 1 else 'was'} ignored"))
     try:
         result = _worker["api"].autograde(assignment, student, force=True, create=True)
         ok = bool(result["success"])
@@ -192,17 +243,25 @@ def _grade_one(task):
     out = Result(student, assignment, ok, time.perf_counter() - start, reason)
     out.flags = [text for kind, text in rebuild.NOTES if kind == "flag"]
     out.notes = [text for kind, text in rebuild.NOTES if kind == "note"]
+    out.problems = [text for kind, text in rebuild.NOTES if kind == "problem"]
     if ok:
         _read_outputs(out, _worker["root"] / "autograded" / student / assignment)
     return out
 
 
+# what a cell's uncaught error says when it ran into its sandbox (grader/executor/sandbox.py)
+SANDBOX_LIMITS = [
+    (r"No space left on device|File too large|Disk quota", "a cell filled the disk it may write (the sandbox's limit)"),
+    (r"BlockingIOError: \[Errno 11\]|Resource temporarily unavailable", "a cell hit the sandbox's process limit"),
+    (r"Network is unreachable|Temporary failure in name resolution|Name or service not known",
+     "a cell tried to reach the network (a graded kernel has none)"),
+]
+
+
 def _read_outputs(result, folder):
-    """Problems and flags visible in the graded notebooks' outputs."""
-    limits = {"CellTimeoutError": f"a cell ran past the {_worker['timeout']} s limit and was interrupted",
-              "NotebookTimeout": f"the notebook ran past its {_worker['notebook_timeout']} s limit",
-              "KernelDied": "a cell killed the kernel (it was restarted)",
-              "MemoryError": f"a cell ran out of memory (limit {_worker['memory_mb']} MB)"}
+    """Problems visible in the graded notebooks' outputs. Only fixed texts: an output is
+    the kernel's, and whatever it says is never copied into the summary. (The limits the
+    executor enforces itself, time and kernel deaths, it records directly.)"""
     for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for i, cell in enumerate(nb.cells):
@@ -210,14 +269,13 @@ def _read_outputs(result, folder):
             for o in cell.get("outputs", []):
                 if o.output_type != "error":
                     continue
-                ename = "CellTimeoutError" if o.ename == "KeyboardInterrupt" else o.ename
-                if ename not in limits:
-                    continue
-                not_run = str(o.get("evalue", "")).startswith("not run")
-                problem = (f"some cells were not run: {o.evalue[len('not run: '):]}" if not_run
-                           else f"{where}: {limits[ename]}")
-                if problem not in result.problems:
-                    result.problems.append(problem)
+                found = [text for pattern, text in SANDBOX_LIMITS
+                         if re.search(pattern, f"{o.ename}: {o.get('evalue', '')}")]
+                if o.ename == "MemoryError":
+                    found.append(f"a cell ran out of memory (limit {_worker['memory_mb']} MB)")
+                for text in found:
+                    if f"{where}: {text}" not in result.problems:
+                        result.problems.append(f"{where}: {text}")
 
 
 def _short_error(text):
@@ -260,8 +318,22 @@ def _save_grades(root, submitted, config, result):
 
 
 def _timestamp(submitted):
+    """The submission time handed in with it: a regular file only, never a link."""
+    import stat
     path = submitted / "timestamp.txt"
-    return path.read_text().strip() if path.exists() else None
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(st.st_mode) or st.st_size > 200:
+        return None
+    text = path.read_text(errors="replace").strip()
+    try:
+        from dateutil.parser import parse
+        parse(text)
+    except (ValueError, OverflowError):
+        return None
+    return text
 
 
 def _roster(config):

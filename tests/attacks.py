@@ -20,7 +20,7 @@ behind, so the fixture can find and end exactly those).
 """
 import copy
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from nbformat.v4 import new_code_cell
 
@@ -298,6 +298,15 @@ if _found:
     momentum_step = _found[0]
 """
 
+IMPORT_GRADER = """
+try:
+    import grader.reference.momentum as _ref
+    momentum_step = _ref.momentum_step
+    print("RT-BREACH imported the reference")
+except ImportError as e:
+    print("RT import grader failed:", type(e).__name__)
+"""
+
 NUMPY_PATCH = """
 import numpy as np
 np.allclose = lambda *a, **k: True
@@ -527,6 +536,50 @@ for s in _held:
 print("RT garbage replies:", _results, "held:", len(_held))
 """
 
+MEMORY_AMPLIFICATION = """
+import os, socket, struct, threading, time
+_PATH = os.environ.get("GRADER_" + "SOCKET")
+# 48 MB of JSON that the trusted side parses into ~12 million Python floats before it can refuse it
+_body = b'{"op": "begin", "kind": "check", "name": "sgd_step", "part": "basic", "answer": [' + \\
+    b"0.1," * 12_000_000 + b"0.1]}"
+_frame = struct.pack(">I", len(_body)) + _body
+_done = []
+def _send():
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(20)
+        s.connect(_PATH)
+        s.sendall(_frame)
+        _done.append(s.recv(100)[:40])
+        s.close()
+    except Exception as e:
+        _done.append(type(e).__name__)
+_threads = [threading.Thread(target=_send) for _ in range(4)]
+for t in _threads:
+    t.start()
+for t in _threads:
+    t.join(9)
+print("RT amplification sessions:", _done)
+"""
+
+CONNECTION_FLOOD = """
+import os, socket, time
+_PATH = os.environ.get("GRADER_" + "SOCKET")
+_held = []
+for _ in range(600):   # each one is a thread of the trusted side until it times out
+    try:
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(_PATH)
+        _held.append(s)
+    except Exception as e:
+        print("RT connection flood stopped:", type(e).__name__)
+        break
+time.sleep(5)
+print("RT connections held:", len(_held))
+for s in _held:
+    s.close()
+"""
+
 # ------------------------------------------------------------------ reading secrets
 
 READ_ENVIRON = """
@@ -714,7 +767,7 @@ for p in glob.glob(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
         pass
 try:
     os.makedirs(os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(_other))), "zz-planted", "00_tiny"))
-    print("RT-BREACH planted a submission folder")
+    print("RT made a submission folder at that path (the fixture checks whether it is the host's)")
 except Exception as e:
     print("RT plant failed:", type(e).__name__)
 """
@@ -789,8 +842,10 @@ try:
     _own = os.path.realpath(os.path.dirname(_args[_args.index(b"-f") + 1].decode()))
 except Exception as e:
     print("RT no own connection file:", type(e).__name__)
-print("RT own sockets dir exists:", bool(_own and os.path.isdir(_own)),
-      sorted(os.listdir(_own)) if _own and os.path.isdir(_own) else None)
+try:
+    print("RT own sockets dir:", _own, sorted(os.listdir(_own)))
+except Exception as e:
+    print("RT own sockets dir:", _own, "cannot be listed:", type(e).__name__)
 _seen = set()
 _end = time.time() + 6
 while time.time() < _end:
@@ -880,7 +935,7 @@ import os
 _chunk = b"e" * (1 << 20)
 _n = 0
 try:
-    for _ in range(300):
+    for _ in range(64):
         os.write(2, _chunk)
         _n += 1
 except OSError as e:
@@ -962,6 +1017,12 @@ raise NotebookTimeout("not run: forged\\nhonest-correct / 00_tiny\\n    problem:
                       "kernel (forged by x-problem-injection)")
 """
 
+FEEDBACK_HTML = """
+from IPython.display import HTML, Javascript, display
+display(HTML('<script>document.title = "rt-script-ran"</script><img src=x onerror="document.title=1">'))
+display(Javascript('document.title = "rt-js-ran"'))
+"""
+
 # ------------------------------------------------------------------ the table
 
 NOT_TEST_CELL = "a cell that is not a test cell asked the grader"
@@ -986,6 +1047,8 @@ ATTACKS = [
            what="inspect.stack() and gc.get_objects() searched for expected values"),
     Attack("k-gc-reference", "kernel", 2, wrong(GC_REFERENCE),
            what="gc search for the reference momentum_step; importlib of grader.reference"),
+    Attack("k-import-grader", "kernel", 2, wrong(IMPORT_GRADER), flags=("momentum_step refers to grader",),
+           what="import grader.reference.momentum and use its momentum_step"),
     Attack("k-numpy-patch", "kernel", 2, wrong(NUMPY_PATCH),
            what="np.allclose/isclose/array_equal/abs/max/testing patched"),
     Attack("k-exit-in-check", "kernel", 2, wrong(EXIT_IN_CHECK),
@@ -1018,6 +1081,11 @@ ATTACKS = [
     Attack("r-socket-garbage", "requests", 2, wrong(SOCKET_GARBAGE),
            flags=("something that is not a request", "malformed request"),
            what="garbage, huge header, invalid JSON, 40 MB message, 40 silent connections"),
+    Attack("r-memory-amplification", "requests", 2, wrong(MEMORY_AMPLIFICATION),
+           flags=("is over the 1048576 byte limit",),   # a request is small: a huge one is refused unread
+           what="4 concurrent 48 MB requests of small floats (the trusted side parses each fully)"),
+    Attack("r-connection-flood", "requests", 2, wrong(CONNECTION_FLOOD),
+           what="600 silent connections to the grader socket held for 5 s"),
     # notebook file edits
     Attack("n-skip-execution-tags", "notebook", 2, wrong(""), change=_tag,
            flags=("cell momentum_step_basic: tags raises-exception, skip-execution were added",
@@ -1081,7 +1149,7 @@ ATTACKS = [
            what="looks for the concurrent kernel's connection file and grader.sock (--jobs 2)"),
     Attack("d-fork-bomb", "damage", 2, wrong(FORK_BOMB), what="fork loop (children fork too) for 2 s"),
     Attack("d-disk-fill", "damage", 2, wrong(DISK_FILL), what="1 GiB to /tmp, cwd, HOME, /dev/shm"),
-    Attack("d-stderr-flood", "damage", 2, wrong(STDERR_FLOOD), what="300 MB to the kernel's fd 2"),
+    Attack("d-stderr-flood", "damage", 2, wrong(STDERR_FLOOD), what="64 MB written to fd 2 (below sys.stderr)"),
     Attack("d-output-flood", "damage", 2, wrong(OUTPUT_FLOOD), what="prints 1 MB chunks for 3 s"),
     Attack("d-network", "damage", 2, wrong(NETWORK),
            what="TCP/UDP to the host's loopback and address, the internet, DNS"),
@@ -1091,6 +1159,8 @@ ATTACKS = [
                 "names; a 100 kB name"),
     Attack("x-problem-injection", "summary", 2, wrong(PROBLEM_INJECTION),
            what="an answer cell raising its own NotebookTimeout whose message forges summary lines"),
+    Attack("x-feedback-html", "summary", 2, wrong(FEEDBACK_HTML),
+           what="answer cell displays HTML with <script>, an onerror handler and Javascript"),
     # the submission folder itself
     Attack("f-symlinks", "files", 2, wrong(SYMLINK_READER), files=_symlinks,
            what="symlinks in the submission folder to secret-canary.txt, the gradebook, another "

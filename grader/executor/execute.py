@@ -35,10 +35,8 @@ from nbgrader.preprocessors import Execute, LimitOutput
 
 from gradeclient import SOCKET_ENV
 from grader.executor import sandbox as sandboxing
-from grader.executor.verdicts import VerdictServer, plan
+from grader.executor.verdicts import VerdictServer, clean, plan
 
-LIMIT_ERRORS = {"CellTimeoutError", "KeyboardInterrupt", "KernelDied", "NotebookTimeout", "MemoryError"}
-EXECUTOR_ERRORS = {"KernelDied", "NotebookTimeout"}   # written by this module, not by the kernel
 NOTICE_UNSANDBOXED = "notice: no sandbox here ({why}); the notebook runs unprotected, as your own user."
 
 
@@ -139,12 +137,8 @@ class TrustedExecute(Execute):
                 errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
                 if errors:
                     e = errors[-1]
-                    message += f" (the cell stopped with {e.get('ename')}: {str(e.get('evalue'))[:200]})"
-            # the limits the executor itself enforced stay visible (the summary reports them)
-            limits = [_error(o.get("ename"), o.get("evalue", "") if o.get("ename") in EXECUTOR_ERRORS else "")
-                      for o in cell.get("outputs", []) if o.get("output_type") == "error"
-                      and o.get("ename") in LIMIT_ERRORS]
-            cell.outputs = [_error("GradingFailed", message)] + limits
+                    message += f" (the cell stopped with {clean(e.get('ename'), 40)}: {clean(e.get('evalue'), 200)})"
+            cell.outputs = [_error("GradingFailed", message)]
 
     # ---------------------------------------------------------- the kernel
     def create_kernel_manager(self):
@@ -169,20 +163,38 @@ class TrustedExecute(Execute):
                     f"cannot grade without a sandbox: {why}. (autograde --no-sandbox grades anyway, unprotected)")
             self.notices.append(NOTICE_UNSANDBOXED.format(why=why))
             return None
-        path = self.resources.get("metadata", {}).get("path") or ""
-        files = {}
-        if path and os.path.isdir(path):
-            total = 0
-            for p in sorted(pathlib.Path(path).iterdir()):
-                if p.is_file() and not p.is_symlink() and p.stat().st_size <= (16 << 20):
-                    total += p.stat().st_size
-                    if total > (limits.disk_mb << 19):
-                        break
-                    files[f"/tmp/work/{p.name}"] = str(p)
+        files = self._scratch_copy(limits)
         box = sandboxing.Sandbox(workdir=str(self._sockets), files=files, limits=limits,
                                  env={SOCKET_ENV: str(self._sockets / "grader.sock")})
         self._box = box
         return box
+
+    def _scratch_copy(self, limits):
+        """The files the kernel gets in its working directory: what the assignment's
+        release holds besides notebooks (students had it anyway) and the student's own
+        files, from the worker's private copy of the submission (no links followed).
+        Never the folder nbgrader grades in: it holds the notebook with its hidden tests
+        and the instructor's source files."""
+        from nbgrader.coursedir import CourseDirectory
+        info = self.resources.get("nbgrader", {})
+        if not info.get("assignment"):
+            return {}
+        cd = CourseDirectory(config=self.config)
+        folders = [cd.format_path(cd.release_directory, ".", info["assignment"]),
+                   cd.format_path(cd.submitted_directory, info.get("student", "."), info["assignment"])]
+        files, total = {}, 0
+        for folder in folders:
+            if not os.path.isdir(folder) or os.path.islink(folder):
+                continue
+            for p in sorted(pathlib.Path(folder).iterdir()):
+                if p.is_symlink() or not p.is_file() or p.suffix == ".ipynb":
+                    continue
+                size = p.stat().st_size
+                if size > (16 << 20) or total + size > (limits.disk_mb << 19):
+                    continue
+                total += size
+                files[f"/tmp/work/{p.name}"] = str(p)
+        return files
 
     async def async_start_new_kernel(self, **kwargs):
         if self.kernel_log and "stderr" not in kwargs:
@@ -202,6 +214,19 @@ class TrustedExecute(Execute):
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
+    async def _async_cleanup_kernel(self):
+        """Before the kernel (and with it its sandbox) ends: say what it left running."""
+        box = getattr(self.km, "box", None) if self.km is not None else None
+        if box is not None and box.uid is not None:
+            left = sandboxing.processes_of(box.uid)
+            if len(left) > 1:   # the kernel itself is one of them
+                from grader.executor.rebuild import NOTES
+                NOTES.append(("note", f"the notebook left {len(left) - 1} process"
+                                      f"{'es' * (len(left) > 2)} running: ended with its sandbox"))
+        await super()._async_cleanup_kernel()
+
+    _cleanup_kernel = run_sync(_async_cleanup_kernel)
+
     def _get_timeout(self, cell):
         timeout = super()._get_timeout(cell)
         remaining = max(1, int(self._deadline - time.monotonic()) + 1)
@@ -211,14 +236,19 @@ class TrustedExecute(Execute):
     def preprocess_cell(self, cell, resources, index):
         if cell.cell_type != "code":
             return cell, resources
+        where = cell.metadata.get("nbgrader", {}).get("grade_id") or f"cell {index + 1}"
         if self._dead_from is not None:
             cell.outputs = [_error("KernelDied", f"not run: the kernel died in cell {self._dead_from + 1} "
                                                  f"and could not be restarted {self.max_restarts} times")]
+            self._problem(f"some cells were not run: the kernel died in cell {self._dead_from + 1} and could "
+                          f"not be restarted {self.max_restarts} times")
             return cell, resources
         if time.monotonic() >= self._deadline:
             cell.outputs = [_error("NotebookTimeout", f"not run: the notebook used up its "
                                                       f"{self.notebook_timeout} s time limit before this cell")]
+            self._problem(f"some cells were not run: the notebook used up its {self.notebook_timeout} s time limit")
             return cell, resources
+        self._where = where
         test = is_test_cell(cell)
         if test:
             gid = cell.metadata["nbgrader"]["grade_id"]
@@ -229,10 +259,13 @@ class TrustedExecute(Execute):
             cell.outputs.append(_error(
                 "KernelDied", "the kernel died while running this cell (os._exit, a crash, or out of "
                               "memory); it was restarted and the cells above were run again"))
+            self._problem(f"{where}: a cell killed the kernel (it was restarted)")
             self._restart(index)
             return cell, resources
         except CellTimeoutError:
             # the kernel ignored the interrupt (or never went idle): a fresh one takes over
+            self._problem(f"{where}: a cell ran past the {self.timeout} s limit and did not stop when "
+                          f"interrupted (the kernel was restarted)")
             cell.outputs.append(_error(
                 "CellTimeoutError", "the cell did not stop when interrupted at its time limit; the kernel "
                                     "was restarted and the cells above were run again"))
@@ -241,6 +274,15 @@ class TrustedExecute(Execute):
         finally:
             if test:
                 self.server.end_cell()
+
+    def _problem(self, text):
+        from grader.executor.rebuild import NOTES
+        if ("problem", text) not in NOTES:
+            NOTES.append(("problem", text))
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self._problem(f"{getattr(self, '_where', 'a cell')}: a cell ran past the {timeout} s limit and was interrupted")
+        return await super()._async_handle_timeout(timeout, cell)
 
     def _restart(self, index):
         """A fresh kernel that has run every code cell above ``index`` again."""
@@ -255,6 +297,15 @@ class TrustedExecute(Execute):
         run_sync(self.kc.wait_for_ready)(timeout=self.startup_timeout)
         if self.km.box is not None:
             self.km.box.seal()
+        kept = [copy.deepcopy(c.get("outputs")) for c in self.nb.cells[:index]]
+        try:
+            self._replay(index)
+        finally:   # nbclient writes a replayed cell back into the notebook: keep what it showed first
+            for c, outputs in zip(self.nb.cells[:index], kept):
+                if outputs is not None:
+                    c.outputs = outputs
+
+    def _replay(self, index):
         with self.server.replaying():
             for i, earlier in enumerate(self.nb.cells[:index]):
                 if earlier.cell_type != "code" or time.monotonic() >= self._deadline:

@@ -52,6 +52,12 @@ def _released_test_source(cell):
     return c.source.strip()
 
 
+def _clean(text, limit=40):
+    """A name from the student's file, safe to print in a summary line."""
+    text = "".join(ch for ch in str(text) if ch.isalnum() or ch in "_-. ")
+    return text[:limit] or "?"
+
+
 def _plural(n, word):
     return f"{n} {word}{'s' * (n != 1)}"
 
@@ -83,7 +89,7 @@ class RebuildFromSource(NbGraderPreprocessor):
             gid = _gid(cell) if isinstance(cell.get("metadata"), dict) else None
             if gid:
                 if gid in by_gid and utils.is_solution(cell):
-                    NOTES.append(("note", f"cell {gid} appears more than once: the last copy is graded"))
+                    NOTES.append(("note", f"cell {_clean(gid)} appears more than once: the last copy is graded"))
                 by_gid[gid] = cell
                 order.append(gid)
             if cell.get("id"):
@@ -93,7 +99,7 @@ class RebuildFromSource(NbGraderPreprocessor):
             NOTES.append(("note", "cells were moved: the notebook is graded in the course's order"))
         ks, src_ks = nb.metadata.get("kernelspec", {}), source.metadata.get("kernelspec", {})
         if ks and ks.get("name") != src_ks.get("name"):
-            NOTES.append(("flag", f"the kernelspec was changed to {str(ks.get('name'))[:40]!r}: graded with "
+            NOTES.append(("flag", f"the kernelspec was changed to {_clean(ks.get('name'))!r}: graded with "
                                   f"the course's kernel"))
         out, used, edited = [], set(), 0
         for cell in source.cells:
@@ -129,7 +135,7 @@ class RebuildFromSource(NbGraderPreprocessor):
         extra = [c for c in nb.cells if id(c) not in used]
         code_extra = [c for c in extra if c.get("cell_type") == "code" and str(c.get("source", "")).strip()]
         for c in code_extra:
-            self._forbidden(f"a cell of your own ({c.get('id') or 'no id'})", str(c.get("source", "")))
+            self._forbidden(f"a cell of your own ({_clean(c.get('id') or 'no id')})", str(c.get("source", "")))
         if edited or code_extra:
             parts = ([f"{_plural(edited, 'lesson cell')} edited"] if edited else []) + \
                     ([f"{_plural(len(code_extra), 'code cell')} added"] if code_extra else [])

@@ -50,8 +50,17 @@ def plan(source):
     return sorted(set(items), key=items.index)
 
 
+def clean(text, limit=80):
+    """``text`` safe to print on one line of a summary: printable, no newlines, short."""
+    text = "".join(ch if ch.isprintable() else " " for ch in str(text))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
 def describe_item(item):
-    return f"{item[1]} ({item[2]})" if item[0] == "check" else f"question {item[1]}"
+    """An item's name for messages; names the kernel made up are cut and cleaned."""
+    if item[0] == "check":
+        return f"{clean(item[1], 40)} ({clean(item[2], 20)})"
+    return f"question {clean(item[1], 40)}"
 
 
 # ------------------------------------------------------------------ the record
@@ -91,10 +100,15 @@ class Record:
         self.flags = []
         self._lock = threading.Lock()
 
+    MAX_FLAGS = 12
+
     def flag(self, text):
+        text = clean(text, 300)
         with self._lock:
-            if text not in self.flags:
-                self.flags.append(text)
+            if text in self.flags or len(self.flags) > self.MAX_FLAGS:
+                return
+            self.flags.append(text if len(self.flags) < self.MAX_FLAGS
+                              else "... and more requests of the same kinds (not listed)")
 
 
 # ------------------------------------------------------------------ the remote answer
@@ -129,7 +143,7 @@ class Session:
         self.calls += 1
         try:
             wire.send(self.sock, message)
-            return wire.recv(self.sock)
+            return wire.recv(self.sock, limit=VerdictServer.REPLY)
         except socket.timeout:
             raise AnswerGone("the check ran out of time (the kernel did not answer)") from None
         except (EOFError, OSError) as e:
@@ -195,15 +209,24 @@ class VerdictServer:
         self.end_cell()
 
     # ---------------------------------------------------------- serving
+    MAX_SESSIONS = 4            # at once; a kernel flooding the socket is turned away
+    FIRST_MESSAGE = 1 << 20     # bytes: a request names an item and at most a small value
+    REPLY = 16 << 20            # bytes: what one call of the student's function returns
+
     def _serve(self):
+        slots = threading.BoundedSemaphore(self.MAX_SESSIONS)
         while not self._stop.is_set():
             try:
                 conn, _ = self._listener.accept()
             except OSError:
                 return
-            threading.Thread(target=self._handle, args=(conn,), daemon=True).start()
+            if not slots.acquire(blocking=False):
+                self.record.flag("the notebook opened many connections to the grader at once (turned away)")
+                conn.close()
+                continue
+            threading.Thread(target=self._handle, args=(conn, slots), daemon=True).start()
 
-    def _handle(self, conn):
+    def _handle(self, conn, slots):
         with self._lock:
             self._sessions.add(conn)
         try:
@@ -214,6 +237,7 @@ class VerdictServer:
         finally:
             with self._lock:
                 self._sessions.discard(conn)
+            slots.release()
 
     def _refuse(self, conn, why, flag=None):
         if flag:
@@ -224,7 +248,7 @@ class VerdictServer:
     def _session(self, conn):
         conn.settimeout(10)
         try:
-            first = wire.recv(conn)
+            first = wire.recv(conn, limit=self.FIRST_MESSAGE)
         except (wire.ProtocolError, EOFError, OSError, ValueError) as e:
             self.record.flag(f"the notebook sent the grader something that is not a request ({e})")
             return
