@@ -139,6 +139,8 @@ def _call(obj, msg):
                  "not_implemented": isinstance(e, NotImplementedError)}
     # what the call did to its inputs: the grader checks they were left alone
     reply["args_after"] = [wire.encode(a) if _is_array(a) else None for a in args]
+    if isinstance(kwargs, dict):
+        reply["kwargs_after"] = {"$dict": [[k, wire.encode(v)] for k, v in kwargs.items() if _is_array(v)]}
     return reply
 
 

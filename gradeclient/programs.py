@@ -249,3 +249,44 @@ def optimizer_race(cls, spec):
         return report
     finally:
         torch.set_num_threads(threads)
+
+
+# ------------------------------------------------------------------ many calls at once
+
+@program
+def calls(fn, spec):
+    """Call the answer on many small inputs in one request (a learning-rate schedule
+    at every step of a run), in order, stopping at the first call that raises.
+
+    spec: {"args": [[positional arguments of one call], ...]} or {"each": [the one
+    positional argument of each call]} (a list or an array, whose items are passed as
+    Python numbers), and "kwargs": keyword arguments of every call.
+    report: {"results": [what each call returned]}, or {"numbers": float64 array} when
+    every call returned a plain number (int or float), and "error": None or {"index":
+    the call that raised, "type", "message", "not_implemented"}.
+    """
+    import numpy as np
+    kwargs = dict(spec.get("kwargs") or {})
+    if "each" in spec:
+        each = spec["each"]
+        calls_ = [[v] for v in (each.tolist() if isinstance(each, np.ndarray) else each)]
+    else:
+        calls_ = spec["args"]
+    results, error = [], None
+    for i, args in enumerate(calls_):
+        try:
+            if not callable(fn):
+                raise TypeError("the answer is not callable")
+            results.append(fn(*args, **kwargs))
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:   # noqa: BLE001 (the student's error, reported)
+            error = _error("call", e)
+            error.update(index=i, not_implemented=isinstance(e, NotImplementedError))
+            break
+    if all(isinstance(r, (int, float)) and not isinstance(r, bool) for r in results):
+        try:
+            return {"numbers": np.array([float(r) for r in results], dtype=np.float64), "error": error}
+        except (OverflowError, ValueError):
+            pass
+    return {"results": results, "error": error}

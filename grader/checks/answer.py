@@ -64,6 +64,13 @@ class Answer:
                     new = wire.decode(new)
                     if isinstance(new, np.ndarray) and new.shape == arg.shape and arg.flags.writeable:
                         np.copyto(arg, new.astype(arg.dtype, copy=False), casting="unsafe")
+        after_kw = wire.decode(reply.get("kwargs_after") or {"$dict": []})
+        if isinstance(after_kw, dict):
+            for k, new in after_kw.items():
+                arg = kwargs.get(k)
+                if isinstance(arg, np.ndarray) and isinstance(new, np.ndarray) and new.shape == arg.shape \
+                        and arg.flags.writeable:
+                    np.copyto(arg, new.astype(arg.dtype, copy=False), casting="unsafe")
         if reply.get("op") == "raised":
             message = str(reply.get("message", ""))[:2000]
             if reply.get("not_implemented"):

@@ -30,6 +30,8 @@ class StepSpec:
     takes_t: bool = False
     hyper: object = None         # rng -> dict of hyperparameters
     defaults: dict = field(default_factory=dict)  # optional hyperparameters and their contract values
+    lr_range: tuple = (1e-4, 10.0)       # where hyper draws lr from
+    decay_range: tuple = (1e-4, 1.0)     # where hyper draws weight_decay from (if it does)
 
     @property
     def outputs(self):
@@ -57,13 +59,14 @@ SPECS = {s.name: s for s in [
              hyper=lambda r: dict(lr=_lr(r, 1e-5, 1.0), beta1=float(r.uniform(0, 0.99)),
                                   beta2=float(r.uniform(0.9, 0.99999)),
                                   eps=_loguniform(r, 1e-12, 1e-4)),
-             defaults=dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)),
+             defaults=dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), lr_range=(1e-5, 1.0)),
     StepSpec("adamw_step", ref.adamw_step, ("m", "v"), nonneg=("v",), takes_t=True,
              hyper=lambda r: dict(lr=_lr(r, 1e-5, 1.0), beta1=float(r.uniform(0, 0.99)),
                                   beta2=float(r.uniform(0.9, 0.99999)),
                                   eps=_loguniform(r, 1e-12, 1e-4),
                                   weight_decay=_loguniform(r, 1e-4, 1.0)),
-             defaults=dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2)),
+             defaults=dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=1e-2),
+             lr_range=(1e-5, 1.0)),
 ]}
 
 
@@ -94,10 +97,10 @@ class Case:
                 f"{shape} ({self.x.dtype.name})" + (f" [{self.label}]" if self.label else ""))
 
 
-def random_case(spec, rng, shape=None, dtype=np.float64, **overrides):
+def random_case(spec, rng, shape=None, dtype=np.float64, g_range=(1e-9, 1e2), **overrides):
     shape = SHAPES[rng.integers(len(SHAPES))] if shape is None else shape
     x_scale = _loguniform(rng, 1e-2, 1e2)
-    g_scale = _loguniform(rng, 1e-9, 1e2)
+    g_scale = _loguniform(rng, *g_range)
 
     def draw(scale):
         return np.asarray(rng.normal(size=shape) * scale, dtype=dtype)
@@ -213,7 +216,7 @@ def diagnose(spec, fn, case, got, floor, tol):
     rng = seeds.rng(spec.name, "diagnose")
     extra = []
     for _ in range(2):
-        c = random_case(spec, rng, shape=(4,))
+        c = _moderate(spec, rng, shape=(4,))
         try:
             extra.append((c, call(spec, fn, c)))
         except AssertionError:
@@ -253,19 +256,41 @@ def _contract_eps(spec):
     return {"eps": spec.defaults["eps"]} if "eps" in spec.defaults else {}
 
 
+def _basic_hyper(spec, rng):
+    """Readable hyperparameters for "basic": two-digit lr and weight decay, eps at its
+    contract value (its placement is a subtle slip, graded in "edge" and "random"; only
+    RMSprop's first step, with alpha near 1 as in practice, makes it show here: s_new
+    is then ~1e-4 g^2)."""
+    hyper = spec.hyper(rng)
+    hyper["lr"] = round(float(rng.uniform(0.05, 0.5)), 2)
+    if "alpha" in hyper:
+        hyper["alpha"] = round(float(rng.uniform(0.9995, 0.9999)), 4)
+    if "weight_decay" in hyper:
+        hyper["weight_decay"] = round(float(rng.uniform(0.01, 0.1)), 2)
+    return {**hyper, **_contract_eps(spec)}
+
+
+def _signed(rng, lo, hi, size):
+    return np.round(rng.uniform(lo, hi, size=size), 2) * rng.choice([-1.0, 1.0], size=size)
+
+
 def part_basic(spec, fn, rng):
     """A few small float64 cases: a first step from zero state, then one from a
-    non-zero state; the simplest behaviour, so messages show every number."""
+    non-zero state; the simplest behaviour, so messages show every number. Every
+    number has two decimals, |x| and |x_new| at least 0.25 and |g| from 0.2 to 0.95
+    (no cancellation, no gradient so small that eps decides)."""
     for k in range(4):
-        case = random_case(spec, rng, shape=(3,), t=1 if k < 2 else int(rng.integers(2, 20)))
-        case.x, case.g = np.round(case.x, 2) + 0.5, np.round(rng.normal(size=3), 2) + 0.25
-        # eps at its contract value: its placement is a subtle slip, graded in "edge" and "random"
-        case.hyper = {**case.hyper, "lr": round(float(rng.uniform(0.05, 0.5)), 2), **_contract_eps(spec)}
-        if k < 2:
-            case.state = [np.zeros(3) for _ in spec.state]
-            case.label = "first step, state starts at zero"
-        else:
-            case.state = [np.round(np.abs(rng.normal(size=3)) + 0.1, 2) for _ in spec.state]
+        for _ in range(1000):   # (a few draws at most)
+            t = 1 if k < 2 else int(rng.integers(2, 20))
+            case = Case(_signed(rng, 0.25, 2.0, 3), _signed(rng, 0.2, 0.95, 3), [], _basic_hyper(spec, rng),
+                        t if spec.takes_t else None)
+            if k < 2:
+                case.state = [np.zeros(3) for _ in spec.state]
+                case.label = "first step, state starts at zero"
+            else:
+                case.state = [np.round(np.abs(rng.normal(size=3)) + 0.1, 2) for _ in spec.state]
+            if np.all(np.abs(expected(spec, case)[0]) >= 0.25):
+                break
         check_case(spec, fn, case)
 
 
@@ -276,56 +301,85 @@ def part_random(spec, fn, rng, n=200):
         check_case(spec, fn, random_case(spec, rng), context=f" (random case {i + 1} of {n})")
 
 
+def _moderate(spec, rng, shape=None, dtype=np.float64, **overrides):
+    """A random case with gradients and state of order one."""
+    return random_case(spec, rng, shape, dtype, g_range=(0.1, 10.0), **overrides)
+
+
 def part_edge(spec, fn, rng):
     """Edge values: lr = 0 leaves x unchanged, beta = 0 is plain SGD, tiny gradients
-    where eps matters, float32 inputs, zero gradients, scalars, the contract defaults."""
+    where eps matters, float32 inputs, zero gradients, scalars, the contract defaults.
+    Apart from the tiny ones, gradients and state are of order one (0.1 to 10), so that
+    the edge value is what the case is about."""
     cases = []
-    c = random_case(spec, rng, shape=(4,), lr=0.0)
+    c = _moderate(spec, rng, shape=(4,), lr=0.0)
     c.label = "lr = 0 must leave x unchanged"
     cases.append(c)
     for b in ("beta", "beta1"):
         if b in spec.hyper(rng):
-            c = random_case(spec, rng, shape=(4,), **{b: 0.0})
+            c = _moderate(spec, rng, shape=(4,), **{b: 0.0})
             c.label = f"{b} = 0"
             cases.append(c)
     for dtype in (np.float32,):
-        c = random_case(spec, rng, shape=(3, 2), dtype=dtype)
+        c = _moderate(spec, rng, shape=(3, 2), dtype=dtype)
         c.label = "float32 inputs"
         cases.append(c)
-    c = random_case(spec, rng, shape=(), g=rng.normal())
+    c = _moderate(spec, rng, shape=(), g=rng.normal())
     c.label = "0-d arrays (scalars)"
     cases.append(c)
-    c = random_case(spec, rng, shape=(5,), g=np.zeros(5))
+    c = _moderate(spec, rng, shape=(5,), g=np.zeros(5))
     c.label = "zero gradient"
     cases.append(c)
     if spec.nonneg or "eps" in spec.defaults:
         for scale in (1e-9, 1e-7, 1e-5):
-            c = random_case(spec, rng, shape=(6,), g=rng.normal(size=6) * scale,
-                            state=[np.zeros(6) for _ in spec.state], t=1)
+            c = _moderate(spec, rng, shape=(6,), g=rng.normal(size=6) * scale,
+                          state=[np.zeros(6) for _ in spec.state], t=1)
             c.hyper["eps"] = spec.defaults.get("eps", 1e-8)
             c.label = f"tiny gradients (~{scale:g}) where the position of eps matters"
             cases.append(c)
     if "weight_decay" in spec.defaults:
-        c = random_case(spec, rng, shape=(5,), lr=0.5, weight_decay=1.0)
+        c = _moderate(spec, rng, shape=(5,), lr=0.5, weight_decay=1.0)
         c.label = "large lr and weight decay"
         cases.append(c)
     for c in cases:
         check_case(spec, fn, c)
     if spec.defaults:
-        c = random_case(spec, rng, shape=(4,))
+        c = _moderate(spec, rng, shape=(4,))
         c.label = "optional hyperparameters left at their defaults " + str(spec.defaults)
         check_case(spec, fn, c, omit_defaults=True)
 
 
+def _strata(rng, lo, hi, n):
+    """n log-uniform draws from [lo, hi], one from each n-th of its logarithmic range."""
+    u = (rng.permutation(n) + rng.uniform(size=n)) / n
+    return np.exp(np.log(lo) + u * (np.log(hi) - np.log(lo)))
+
+
+def _trajectory_rates(spec, rng, runs):
+    """Learning rates (up to 0.5) and weight decays for the runs: three rates spread over
+    the whole range, one from each third of it, and two from 0.15 to 0.5, large enough to
+    converge within the updates (where the gradients become small and eps matters); the
+    larger the rate, the larger the decay (each also from its own share of the range)."""
+    lo, hi = spec.lr_range[0], min(spec.lr_range[1], 0.5)
+    lrs = np.sort(np.concatenate([_strata(rng, lo, hi, runs - 2), _strata(rng, 0.15, hi, 2)]))
+    decays = np.sort(_strata(rng, *spec.decay_range, runs))
+    order = rng.permutation(runs)
+    return lrs[order], decays[order]
+
+
 def part_trajectory(spec, fn, rng, runs=5, steps=100):
     """Multi-step runs on random separable quadratics, the outputs fed back as the next
-    inputs, compared with the reference at every step."""
+    inputs, compared with the reference at every step. The starts are of order one
+    (|x0| from 1 to 3 in every coordinate), so every run is a descent."""
+    lrs, decays = _trajectory_rates(spec, rng, runs)
     for r in range(runs):
         shape = SHAPES[2 + r % 3]
         curv = rng.uniform(0.1, 2.0, size=shape)
         hyper = spec.hyper(rng)
-        hyper.update(lr=min(hyper["lr"], 0.5), **_contract_eps(spec))
-        x = rng.normal(size=shape) * 2
+        hyper.update(lr=float(lrs[r]), **_contract_eps(spec))
+        if "weight_decay" in hyper:
+            hyper["weight_decay"] = float(decays[r])
+        x = rng.uniform(1.0, 3.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
         mine = [x.copy()] + [np.zeros(shape) for _ in spec.state]
         theirs = [x.copy()] + [np.zeros(shape) for _ in spec.state]
         for t in range(1, steps + 1):
