@@ -109,3 +109,18 @@ def strip(nb):
     """The notebook as committed: no outputs, no execution counts."""
     data = json.loads(nbformat.writes(nb))
     return data
+
+
+def summary_details(stdout, student):
+    """The detail lines (FLAG, note, problem, FAILED) of ``grader autograde``'s summary
+    for one student."""
+    lines, on = [], False
+    for line in stdout.splitlines():
+        if line.startswith(f"{student} / "):
+            on = True
+            continue
+        if on and line.startswith("    "):
+            lines.append(line.strip())
+        elif on:
+            break
+    return lines

@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from tests.course import BIN, ROOT, env, fill
+from tests.course import BIN, ROOT, env, fill, summary_details
 
 # one worker runs the whole module: its fixture grades the class once
 pytestmark = pytest.mark.xdist_group("bad_submissions")
@@ -158,17 +158,7 @@ def graded(tmp_path_factory):
 
 
 def _details(run, student):
-    """The summary's detail lines for one student."""
-    lines, on = [], False
-    for line in run.stdout.splitlines():
-        if line.startswith(f"{student} / "):
-            on = True
-            continue
-        if on and line.startswith("    "):
-            lines.append(line.strip())
-        elif on:
-            break
-    return "\n".join(lines)
+    return "\n".join(summary_details(run.stdout, student))
 
 
 @pytest.mark.parametrize("student", list(CASES))

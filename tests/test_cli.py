@@ -114,3 +114,33 @@ def test_check_gives_full_marks_to_the_reference_and_zero_to_the_stub(course, tm
     assert "total: 0 / 18" in out.stdout
     assert "sgd_step is not implemented yet" in out.stdout
     assert "name 'stable_lr' is not defined" in out.stdout
+
+
+def test_feedback_with_an_assignment_nobody_handed_in(graded_class, tmp_path):
+    """An assignment nobody has handed in yet is no error: feedback exits 0."""
+    course = tmp_path / "course"
+    shutil.copytree(graded_class[0], course, ignore=shutil.ignore_patterns("feedback"))
+    shutil.copytree(ROOT / "solutions" / "02_adaptive", course / "solutions" / "02_adaptive")
+    out = grader_cmd(course, "feedback", check=True)
+    assert (course / "feedback" / "bob" / A / "momentum.html").exists()
+    assert not list((course / "feedback").glob("*/02_adaptive")), out.stdout
+
+
+def test_without_a_sandbox_autograde_refuses_unless_told_and_then_says_so(graded_class, tmp_path):
+    course = tmp_path / "course"
+    shutil.copytree(graded_class[0], course, ignore=shutil.ignore_patterns("feedback", "autograded"))
+    only_ada = tmp_path / "inbox"
+    shutil.copytree(course / "submitted" / "ada", only_ada / "ada")
+    no_bwrap = {**env(), "GRADER_BWRAP": str(tmp_path / "no-such-bwrap")}
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "grader", "--root", str(course), *args], cwd=ROOT,
+                              env=no_bwrap, capture_output=True, text=True, timeout=900)
+    refused = run("autograde", str(only_ada), "--jobs", "1")
+    assert refused.returncode == 2 and "needs a sandbox" in refused.stderr, refused.stdout + refused.stderr
+    unprotected = run("autograde", str(only_ada), "--jobs", "1", "--no-sandbox")
+    assert "1 graded, 0 failed" in unprotected.stdout, unprotected.stdout + unprotected.stderr
+    assert unprotected.stdout.count("these grades are not protected") == 2, unprotected.stdout
+    checked = run("check", str(course / "submitted" / "ada" / A / "momentum.ipynb"))
+    assert checked.returncode == 0 and "total: 18 / 18" in checked.stdout, checked.stdout + checked.stderr
+    assert checked.stdout.splitlines()[0].startswith("notice: no sandbox here"), checked.stdout

@@ -37,7 +37,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tests.attacks import ATTACKS, MOMENTUM, SGD, WRONG_MOMENTUM, hexpr, render
-from tests.course import ROOT, env, fill
+from tests.course import ROOT, env, fill, summary_details
 
 pytestmark = pytest.mark.xdist_group("red_team")
 
@@ -250,17 +250,7 @@ def _snapshot(root):
 
 
 def _details(stdout, student):
-    """The summary's detail lines for one student."""
-    lines, on = [], False
-    for line in stdout.splitlines():
-        if line.startswith(f"{student} / "):
-            on = True
-            continue
-        if on and line.startswith("    "):
-            lines.append(line.strip())
-        elif on:
-            break
-    return lines
+    return summary_details(stdout, student)
 
 
 def _is_test_cell(cell):

@@ -54,7 +54,7 @@ def _bwrap():
         return shutil.which("bwrap") or "/usr/bin/bwrap"
 
 
-BWRAP = _bwrap()
+BWRAP = os.environ.get("GRADER_BWRAP") or _bwrap()   # GRADER_BWRAP: another bwrap binary
 
 
 class SandboxUnavailable(RuntimeError):
