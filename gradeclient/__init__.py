@@ -69,7 +69,7 @@ def _local_server():
                          "(python -m grader check NOTEBOOK grades a notebook)")
     path = os.path.join(tempfile.mkdtemp(prefix="grader-local-"), "grader.sock")
     _local["process"] = subprocess.Popen([sys.executable, "-m", "grader.executor.local", path, str(os.getpid())],
-                                         stdin=subprocess.DEVNULL)
+                                         stdin=subprocess.DEVNULL, start_new_session=True)
     for _ in range(600):
         if os.path.exists(path):
             _local["path"] = path

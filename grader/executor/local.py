@@ -24,6 +24,8 @@ def main(argv=None):
                 os.kill(int(parent), 0)
             except OSError:
                 return 0
+    except KeyboardInterrupt:
+        return 0
     finally:
         server.close()
 
