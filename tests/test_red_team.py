@@ -44,7 +44,10 @@ pytestmark = pytest.mark.xdist_group("red_team")
 A = "00_tiny"
 NB = "tiny.ipynb"
 TIMEOUT, NOTEBOOK_TIMEOUT, MEMORY_MB, JOBS = 10, 60, 2048, 2
-UID_RANGE = range(61000, 62000)
+# a pool of sandbox users of this run's own, so that kernels of tests running beside it
+# (other xdist workers grading other classes) never count as this run's leftovers
+UID_BASE = 63000
+UID_RANGE = range(UID_BASE, UID_BASE + 1000)
 if os.environ.get("RED_TEAM_ONLY") and os.environ.get("CI", "").lower() != "true":
     # while working on a few attacks: RED_TEAM_ONLY=name,name (ignored in CI)
     ATTACKS = [a for a in ATTACKS if a.name in os.environ["RED_TEAM_ONLY"].split(",")]
@@ -153,8 +156,8 @@ class Listener:
 
 def _uid_lease_held(uid):
     """Whether a live grading process holds the sandbox uid (grader/executor/sandbox.py's UidLease)."""
-    import tempfile
-    path = pathlib.Path(tempfile.gettempdir()) / "grader-uids" / str(uid)
+    from grader.executor.sandbox import LEASES
+    path = LEASES / str(uid)
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
@@ -340,7 +343,7 @@ def red(tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, "-m", "grader", "--root", str(root), "autograde", "--jobs", str(JOBS),
          "--timeout", str(TIMEOUT), "--notebook-timeout", str(NOTEBOOK_TIMEOUT), "--memory", str(MEMORY_MB)],
-        cwd=ROOT, env={**env(), "GRADER_CANARY_ENV": tok["env"]}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=ROOT, env={**env(), "GRADER_CANARY_ENV": tok["env"], "GRADER_UID_BASE": str(UID_BASE)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         text=True)
     sampler = Sampler(proc.pid)
     try:

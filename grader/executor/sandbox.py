@@ -38,7 +38,7 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-UID_BASE = 61000
+UID_BASE = int(os.environ.get("GRADER_UID_BASE", "61000"))   # the pool: UID_BASE .. UID_BASE + 999
 UID_POOL = 1000
 PASS_ENV = ("MPLBACKEND", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
             "LANG", "LC_ALL", "TZ")
