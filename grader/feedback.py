@@ -39,5 +39,3 @@ class TrustedFeedback(NbGraderPreprocessor):  # enabled by default, unlike nbcon
                 out.data = {k: v for k, v in out.data.items() if k in INERT}
         return cell, resources
 
-
-KeepOnlyFailureMessages = TrustedFeedback   # the name earlier configurations used

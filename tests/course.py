@@ -10,6 +10,7 @@ import sys
 
 import nbformat
 from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 BIN = pathlib.Path(sys.executable).parent
@@ -124,3 +125,35 @@ def summary_details(stdout, student):
         elif on:
             break
     return lines
+
+
+def _graded_cell(source, grade_id, *, solution=False, grade=False, points=0):
+    meta = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
+            "solution": solution, "task": False}
+    if grade:
+        meta["points"] = points
+    return new_code_cell(source, metadata={"nbgrader": meta})
+
+
+def _hidden(name, part, extra=""):
+    return (f"# {name}: {part} (hidden tests)\n### BEGIN HIDDEN TESTS\n{extra}import gradeclient\n"
+            f"gradeclient.check({name!r}, {name}, {part!r})\n### END HIDDEN TESTS")
+
+
+def tiny_notebook(title="A tiny assignment for the grading pipeline's tests", canary=""):
+    """A small instructor notebook (sgd_step 2 points, momentum_step 3) for the grading
+    pipeline's tests; ``canary`` goes into one hidden-test block."""
+    answer = "    ### BEGIN SOLUTION\n{}    ### END SOLUTION\n"
+    return new_notebook(cells=[
+        new_markdown_cell(f"# {title}"),
+        _graded_cell("import numpy as np", "setup"),
+        _graded_cell("def sgd_step(x, g, lr):\n" + answer.format("    return x - lr * g\n"), "sgd_step",
+                     solution=True),
+        _graded_cell(_hidden("sgd_step", "basic", f"# canary: {canary}\n" if canary else ""), "sgd_step_basic",
+                     grade=True, points=1),
+        _graded_cell(_hidden("sgd_step", "random"), "sgd_step_random", grade=True, points=1),
+        _graded_cell("def momentum_step(x, g, v, lr, beta):\n" + answer.format(
+            "    v_new = beta * v + g\n    return x - lr * v_new, v_new\n"), "momentum_step", solution=True),
+        _graded_cell(_hidden("momentum_step", "basic"), "momentum_step_basic", grade=True, points=2),
+        _graded_cell(_hidden("momentum_step", "random"), "momentum_step_random", grade=True, points=1),
+    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})

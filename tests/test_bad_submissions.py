@@ -15,9 +15,9 @@ import sys
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell
 
-from tests.course import BIN, ROOT, env, fill, summary_details
+from tests.course import BIN, ROOT, env, fill, summary_details, tiny_notebook
 
 # one worker runs the whole module: its fixture grades the class once
 pytestmark = pytest.mark.xdist_group("bad_submissions")
@@ -29,35 +29,6 @@ MOMENTUM = "def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + g\n   
 WRONG_MOMENTUM = "def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + (1 - beta) * g\n    return x - lr * v_new, v_new\n"
 LOOP = "while True:\n    pass\n"
 TIMEOUT, NOTEBOOK_TIMEOUT, MEMORY_MB = 8, 60, 2048
-
-
-def _cell(source, grade_id, *, solution=False, grade=False, points=0, markdown=False):
-    make = new_markdown_cell if markdown else new_code_cell
-    meta = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
-            "solution": solution, "task": False}
-    if grade:
-        meta["points"] = points
-    return make(source, metadata={"nbgrader": meta})
-
-
-def _hidden(name, part):
-    return (f"# {name}: {part} (hidden tests)\n### BEGIN HIDDEN TESTS\nimport gradeclient\n"
-            f"gradeclient.check({name!r}, {name}, {part!r})\n### END HIDDEN TESTS")
-
-
-def tiny_notebook():
-    answer = "    ### BEGIN SOLUTION\n{}    ### END SOLUTION\n"
-    return new_notebook(cells=[
-        new_markdown_cell("# A tiny assignment for the grading pipeline's tests"),
-        _cell("import numpy as np", "setup"),
-        _cell("def sgd_step(x, g, lr):\n" + answer.format("    return x - lr * g\n"), "sgd_step", solution=True),
-        _cell(_hidden("sgd_step", "basic"), "sgd_step_basic", grade=True, points=1),
-        _cell(_hidden("sgd_step", "random"), "sgd_step_random", grade=True, points=1),
-        _cell("def momentum_step(x, g, v, lr, beta):\n" + answer.format(
-            "    v_new = beta * v + g\n    return x - lr * v_new, v_new\n"), "momentum_step", solution=True),
-        _cell(_hidden("momentum_step", "basic"), "momentum_step_basic", grade=True, points=2),
-        _cell(_hidden("momentum_step", "random"), "momentum_step_random", grade=True, points=1),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
 
 
 def grader_cmd(root, *args):

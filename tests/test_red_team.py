@@ -34,10 +34,9 @@ from types import SimpleNamespace
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from tests.attacks import ATTACKS, MOMENTUM, SGD, WRONG_MOMENTUM, hexpr, render
-from tests.course import ROOT, env, fill, summary_details
+from tests.course import ROOT, env, fill, summary_details, tiny_notebook
 
 pytestmark = pytest.mark.xdist_group("red_team")
 
@@ -56,32 +55,8 @@ BY_NAME = {a.name: a for a in ATTACKS}
 
 # ------------------------------------------------------------------ the course
 
-def _cell(source, grade_id, *, solution=False, grade=False, points=0):
-    meta = {"grade": grade, "grade_id": grade_id, "locked": not solution, "schema_version": 3,
-            "solution": solution, "task": False}
-    if grade:
-        meta["points"] = points
-    return new_code_cell(source, metadata={"nbgrader": meta})
-
-
-def _hidden(name, part, extra=""):
-    return (f"# {name}: {part} (hidden tests)\n### BEGIN HIDDEN TESTS\n{extra}import gradeclient\n"
-            f"gradeclient.check({name!r}, {name}, {part!r})\n### END HIDDEN TESTS")
-
-
 def instructor_notebook(canary):
-    answer = "    ### BEGIN SOLUTION\n{}    ### END SOLUTION\n"
-    return new_notebook(cells=[
-        new_markdown_cell("# A tiny assignment for the red team"),
-        _cell("import numpy as np", "setup"),
-        _cell("def sgd_step(x, g, lr):\n" + answer.format("    return x - lr * g\n"), "sgd_step", solution=True),
-        _cell(_hidden("sgd_step", "basic", f"# canary: {canary}\n"), "sgd_step_basic", grade=True, points=1),
-        _cell(_hidden("sgd_step", "random"), "sgd_step_random", grade=True, points=1),
-        _cell("def momentum_step(x, g, v, lr, beta):\n" + answer.format(
-            "    v_new = beta * v + g\n    return x - lr * v_new, v_new\n"), "momentum_step", solution=True),
-        _cell(_hidden("momentum_step", "basic"), "momentum_step_basic", grade=True, points=2),
-        _cell(_hidden("momentum_step", "random"), "momentum_step_random", grade=True, points=1),
-    ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+    return tiny_notebook("A tiny assignment for the red team", canary)
 
 
 def _grader(root, *args, extra_env=None, timeout=1800):

@@ -317,9 +317,6 @@ class TrustedExecute(Execute):
                     return
 
 
-# the name nbgrader_config.py used before the verdict moved out of the kernel
-GuardedExecute = TrustedExecute
-
 
 class LimitOutputSize(LimitOutput):
     """nbgrader's LimitOutput caps lines; this also caps characters, so one huge line

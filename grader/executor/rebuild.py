@@ -25,7 +25,6 @@ import os
 import tokenize
 
 from nbformat import read as read_notebook
-from traitlets import List
 
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
@@ -181,7 +180,3 @@ def forbidden_names(source):
         pass   # the cell fails by itself when it runs
     return found
 
-
-class NoteForbidden(NbGraderPreprocessor):
-    """Kept for configurations that still list it: the check now lives in RebuildFromSource."""
-    allowed = List([]).tag(config=True)
