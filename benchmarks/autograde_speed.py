@@ -61,7 +61,8 @@ def run(cmd, pythonpath=None, **kw):
         e["PYTHONPATH"] = os.pathsep.join(map(str, pythonpath))
     out = subprocess.run(cmd, env=e, capture_output=True, text=True, **kw)
     if out.returncode not in (0, 1):
-        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {out.returncode}:\n{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
+        raise RuntimeError(f"{' '.join(map(str, cmd))} exited {out.returncode}:\n"
+                           f"{out.stdout[-3000:]}\n{out.stderr[-3000:]}")
     return out
 
 

@@ -180,7 +180,8 @@ def time_presses(page, plot, presses):
         plot.settle()
     handle = plot.movable_handle()
     name, _ = plot.slider_label_and_readout(handle)
-    handle.evaluate("h => { window.__keys = []; h.addEventListener('keydown', () => window.__keys.push(performance.now()), true); }")
+    handle.evaluate("h => { window.__keys = []; "
+                    "h.addEventListener('keydown', () => window.__keys.push(performance.now()), true); }")
     handle.focus()
     lat, key = [], "ArrowRight"
     for _ in range(presses):
@@ -250,7 +251,7 @@ def main():
     for path in paths:
         rel = path.resolve().relative_to(ROOT).as_posix()
         for r in kernel_side(path.resolve(), args.moves):
-            rows = list(zip(*r["rows"])) or [[float("nan")]] * 8
+            rows = list(zip(*r["rows"], strict=True)) or [[float("nan")]] * 8
             cols = [f"{q(v, 50):6.0f}/{q(v, 95):6.0f}" for v in rows[:3]]
             full = f"{sum(rows[4])}" if r["rows"] else "-"
             print(f"{rel:34s} {str(r['cell']):>4s} {r['kind']:16s} {str(r['paths'] or '-'):>5s} "

@@ -163,7 +163,9 @@ def _saved_state(saved, opt):
         state[int(index)] = {k: torch.from_numpy(np.array(v)) if isinstance(v, np.ndarray) else v
                              for k, v in dict(entry).items()}
     groups = []
-    for group, own in zip(saved["param_groups"], opt.param_groups):
+    # strict=False: a student's optimizer may hold another number of groups; load_state_dict
+    # then rejects the dict with its own message
+    for group, own in zip(saved["param_groups"], opt.param_groups, strict=False):
         group = dict(group)
         for k, v in own.items():
             if k != "params":

@@ -10,7 +10,7 @@ from descentlab.adam_problems import rotation, scaled, steps_to_loss, two_moons
 
 
 @pytest.mark.parametrize("c", [1e-3, 1.0, 1e3])
-@pytest.mark.parametrize("land", [dl.ravine(50), dl.rosenbrock(), dl.quadratic(10, 30)], ids=lambda l: l.name)
+@pytest.mark.parametrize("land", [dl.ravine(50), dl.rosenbrock(), dl.quadratic(10, 30)], ids=lambda land: land.name)
 def test_scaled_landscape_multiplies_value_and_gradient(land, c):
     s = scaled(land, c)
     rng = np.random.default_rng(0)
@@ -62,7 +62,7 @@ def test_two_moons_shapes_labels_and_geometry():
 def test_two_moons_noise_and_reproducibility():
     a = two_moons(100, 0.1, np.random.default_rng(3))
     b = two_moons(100, 0.1, np.random.default_rng(3))
-    assert all(np.array_equal(u, v) for u, v in zip(a, b))
+    assert all(np.array_equal(u, v) for u, v in zip(a, b, strict=True))
     X0, _ = two_moons(2000, 0.0, np.random.default_rng(4))
     X1, _ = two_moons(2000, 0.2, np.random.default_rng(4))
     assert 0.15 < np.std(X1 - X0) < 0.25

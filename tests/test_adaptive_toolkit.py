@@ -7,8 +7,7 @@ import pytest
 import torch
 
 import descentlab as dl
-from descentlab.adaptive_problems import (Cliff, SparseRegression, cliff, run_with_state,
-                                          sparse_regression)
+from descentlab.adaptive_problems import Cliff, SparseRegression, cliff, run_with_state, sparse_regression
 
 SPARSE = [sparse_regression(), sparse_regression((1.0, 0.3, 0.1, 0.02), (2.0, 1.0, 1.0, 0.5), n=300, seed=3),
           SparseRegression((0.5, 0.05), 1.0, n=200, w_star=[-0.5, 2.0], seed=7)]
@@ -46,7 +45,7 @@ def test_sparse_f_is_the_mean_squared_residual(p):
 def test_sparse_full_gradient_is_exact(p):
     X = points(p)
     fd = fd_grad(p.f, X)
-    for x, expected in zip(X, fd):
+    for x, expected in zip(X, fd, strict=True):
         np.testing.assert_allclose(p.grad(x), expected, rtol=1e-7, atol=1e-9)
     for x in X[:20]:
         xt = torch.tensor(x, requires_grad=True)
@@ -62,7 +61,7 @@ def test_example_gradients_are_exact_and_average_to_the_full_gradient(p):
     x = points(p, 1)[0]
     for i in rng.integers(p.n, size=20):
         a, b = p.A[i], p.b[i]
-        np.testing.assert_allclose(p.example_grad(x, i), fd_grad(lambda z: 0.5 * (z @ a - b) ** 2, x),
+        np.testing.assert_allclose(p.example_grad(x, i), fd_grad(lambda z, a=a, b=b: 0.5 * (z @ a - b) ** 2, x),
                                    rtol=1e-7, atol=1e-9)
         # a coordinate whose feature is absent gets exactly zero
         assert np.all(p.example_grad(x, i)[a == 0] == 0)
@@ -93,7 +92,7 @@ def test_stream_hands_out_the_gradients_it_records_in_reshuffled_epochs():
     s = p.stream(batch_size=3, seed=5)
     x = np.array([0.3, -0.2])
     grads = [s.grad(x) for _ in range(30)]  # 90 examples: two full epochs and a bit
-    for g, idx in zip(grads, s.batches):
+    for g, idx in zip(grads, s.batches, strict=True):
         assert len(idx) == 3
         np.testing.assert_allclose(g, p.example_grad(x, idx), rtol=1e-14)
     flat = np.concatenate(s.batches)
@@ -131,7 +130,7 @@ def torch_cliff(c, x):
 def test_cliff_gradient_is_exact(c):
     X = points(c, 300)
     fd = fd_grad(c.f, X, h=1e-4)
-    for x, expected in zip(X, fd):
+    for x, expected in zip(X, fd, strict=True):
         np.testing.assert_allclose(c.grad(x), expected, rtol=1e-6, atol=1e-8)
         xt = torch.tensor(x, requires_grad=True)
         torch_cliff(c, xt).sum().backward()
@@ -182,7 +181,7 @@ def test_run_with_state_matches_run_and_keeps_every_state(step, hyper):
     plain = dl.run(step, land, [-1.5, 1.0], 40, **hyper)
     np.testing.assert_array_equal(traj.xs, plain.xs)
     np.testing.assert_array_equal(traj.losses, plain.losses)
-    for name, arr in states.items():
+    for arr in states.values():
         assert arr.shape == (41, 2)
         np.testing.assert_array_equal(arr[0], 0.0)
     if step is adagrad:

@@ -5,8 +5,8 @@ import importlib
 
 import pytest
 
-from tests.course import (ASSIGNMENTS, autograded_messages, grades, make_course, nbgrader,
-                          solution_code, submit)
+from tests.course import ASSIGNMENTS, autograded_messages, grades, make_course, nbgrader, solution_code, submit
+
 
 def _groups():
     for assignment in ASSIGNMENTS:

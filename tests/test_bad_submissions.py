@@ -26,7 +26,8 @@ A = "00_tiny"
 NB = "tiny.ipynb"
 SGD = "def sgd_step(x, g, lr):\n    return x - lr * g\n"
 MOMENTUM = "def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + g\n    return x - lr * v_new, v_new\n"
-WRONG_MOMENTUM = "def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + (1 - beta) * g\n    return x - lr * v_new, v_new\n"
+WRONG_MOMENTUM = ("def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + (1 - beta) * g\n"
+                  "    return x - lr * v_new, v_new\n")
 LOOP = "while True:\n    pass\n"
 TIMEOUT, NOTEBOOK_TIMEOUT, MEMORY_MB = 8, 60, 2048
 

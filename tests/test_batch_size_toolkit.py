@@ -9,8 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from descentlab.batch_plot import (BatchExplorer, batch_size_options, explore_batch, fastest_timing, log_ticks,
-                                   record_run, runs_figure)
+from descentlab.batch_plot import (
+    BatchExplorer,
+    batch_size_options,
+    explore_batch,
+    fastest_timing,
+    log_ticks,
+    record_run,
+    runs_figure,
+)
 from descentlab.batch_problems import Regression, make_regression
 
 
@@ -94,7 +101,7 @@ def test_loss_accepts_stacks_and_the_slice_is_the_loss(data):
     a, b = rng.normal(size=5), rng.normal(size=5)
     for i, j in [(0, 1), (2, 5)]:
         expected = []
-        for u, v in zip(a, b):
+        for u, v in zip(a, b, strict=True):
             w = data.w_star.copy()
             w[i], w[j] = u, v
             expected.append(data.loss(w))
@@ -181,7 +188,8 @@ def test_record_run_trains_exactly_like_train_minibatch_sgd(small, B, lr, epochs
 
 
 def test_record_run_thins_the_loss_records_not_the_path(small):
-    run = record_run(small, minibatch_indices, mse_gradient, 1, 0.001, 1, np.random.default_rng(0), records_per_epoch=30)
+    run = record_run(small, minibatch_indices, mse_gradient, 1, 0.001, 1, np.random.default_rng(0),
+                     records_per_epoch=30)
     assert len(run.path) == small.n + 1
     assert 30 <= len(run.losses) - 1 <= 31
 

@@ -1,7 +1,6 @@
 """The grading checks discriminate: every realistic wrong implementation in the
 catalogue loses the points of the right parts with a message naming the problem;
 every correct implementation, however written, gets full marks."""
-import numpy as np
 import pytest
 
 import grader
@@ -119,7 +118,7 @@ def test_extra_graded_functions_accept_their_reference(name):
 
 
 def test_answers_accept_the_expected_value_and_reject_others():
-    for key, (value, tol, hint) in grader.checks.extras.answers().items():
+    for key, (value, tol, _hint) in grader.checks.extras.answers().items():
         grader.check_answer(key, value * (1 + tol / 2))
         with pytest.raises(AssertionError, match="Hint"):
             grader.check_answer(key, value * (1 + 10 * tol) + 1e-3)

@@ -6,7 +6,8 @@ optimizer actually does on them."""
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import descentlab as dl
 
@@ -104,7 +105,7 @@ def test_grad_matches_finite_differences_on_many_seeded_points(landscape):
     lo, hi = np.array(landscape.bounds, dtype=float).T
     X = lo + (hi - lo) * rng.random((400, landscape.dim))
     fd = fd_grad(landscape.f, X)  # f evaluated on the whole stack at once
-    for x, expected in zip(X, fd):
+    for x, expected in zip(X, fd, strict=True):
         err = rel_err(landscape.grad(x), expected)
         assert err < 1e-6, f"{landscape.name}: grad at {x} off by rel. error {err:.1e}"
 
@@ -133,7 +134,8 @@ def test_grad_has_the_shape_of_a_point_and_leaves_it_alone(landscape):
 # ---------------------------------------------------------------------------------------
 @over(LANDSCAPES)
 def test_f_accepts_a_grid_and_returns_its_shape(landscape):
-    axes = [np.linspace(lo, hi, n) for (lo, hi), n in zip(landscape.bounds, (7, 5))]
+    # strict=False: a 1-D landscape takes only the first of the two grid sizes
+    axes = [np.linspace(lo, hi, n) for (lo, hi), n in zip(landscape.bounds, (7, 5), strict=False)]
     grid = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)  # (7, 5, 2) or (7, 1)
     values = landscape.f(grid)
     assert values.shape == grid.shape[:-1]

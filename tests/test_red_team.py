@@ -318,8 +318,8 @@ def red(tmp_path_factory):
     proc = subprocess.Popen(
         [sys.executable, "-m", "grader", "--root", str(root), "autograde", "--jobs", str(JOBS),
          "--timeout", str(TIMEOUT), "--notebook-timeout", str(NOTEBOOK_TIMEOUT), "--memory", str(MEMORY_MB)],
-        cwd=ROOT, env={**env(), "GRADER_CANARY_ENV": tok["env"], "GRADER_UID_BASE": str(UID_BASE)}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        cwd=ROOT, env={**env(), "GRADER_CANARY_ENV": tok["env"], "GRADER_UID_BASE": str(UID_BASE)},
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     sampler = Sampler(proc.pid)
     try:
         stdout, stderr = proc.communicate(timeout=1800)
@@ -336,7 +336,8 @@ def red(tmp_path_factory):
     rows = {r["student"]: r for r in csv.DictReader(io.StringIO(export.stdout))}
 
     result = SimpleNamespace(
-        root=root, tok=tok, mark=mark, port=listener.port, honest=honest, stdout=stdout, stderr=stderr, returncode=proc.returncode,
+        root=root, tok=tok, mark=mark, port=listener.port, honest=honest, stdout=stdout, stderr=stderr,
+        returncode=proc.returncode,
         feedback=feedback, export=export, rows=rows, before=before, after=after, seconds=seconds,
         left_now=left_now, left_later=left_later, net=list(listener.seen), sampler=sampler,
         created=sorted({str(p) for p in ROOT.rglob(f"zz_red_team_{mark}*")} - {str(p) for p in repo_before}),

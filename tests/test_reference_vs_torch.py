@@ -33,9 +33,14 @@ import warnings
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from torch.optim.lr_scheduler import (
-    CosineAnnealingLR, ExponentialLR, LinearLR, SequentialLR, StepLR,
+    CosineAnnealingLR,
+    ExponentialLR,
+    LinearLR,
+    SequentialLR,
+    StepLR,
 )
 
 from grader import reference as ref
@@ -230,7 +235,7 @@ def _reference_trajectory(name, x0, grads, h):
             before = (np.copy(x), np.copy(g)) + tuple(np.copy(s) for s in states)
             x_new, new_states = step(x, g, states, t, h)
             after = (x, g) + states
-            assert all(np.array_equal(u, w) for u, w in zip(before, after)), \
+            assert all(np.array_equal(u, w) for u, w in zip(before, after, strict=True)), \
                 f"{name} modified one of its input arrays"
         else:
             x_new, new_states = step(x, g, states, t, h)
@@ -456,7 +461,7 @@ def _train_shared_gradients(model_a, opt_a, model_b, opt_b, X, y, steps):
         opt_a.zero_grad(set_to_none=True)
         opt_b.zero_grad(set_to_none=True)
         torch.mean((model_a(X) - y) ** 2).backward()
-        for pa, pb in zip(model_a.parameters(), model_b.parameters()):
+        for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
             pb.grad = pa.grad.clone()
         opt_a.step()
         opt_b.step()
@@ -518,7 +523,7 @@ def test_scratch_adam_matches_torch(label, scratch_kw, torch_cls, torch_kw, shar
     assert err < REFERENCE_TOL, f"ScratchAdam vs {torch_cls.__name__}: {err:.3e}; {desc}"
 
     # States: same keys as torch's, same values.
-    for pa, pb in zip(model_a.parameters(), model_b.parameters()):
+    for pa, pb in zip(model_a.parameters(), model_b.parameters(), strict=True):
         sa, sb = opt_a.state[pa], opt_b.state[pb]
         assert set(sa) == {"step", "exp_avg", "exp_avg_sq"} == set(sb)
         assert float(sa["step"]) == float(sb["step"]) == STEPS
@@ -686,7 +691,7 @@ def test_warmup_cosine_without_cosine_phase():
 def test_minibatch_indices(n, batch_size, drop_last, seed):
     rng = np.random.default_rng(seed)
     twin = np.random.default_rng(seed)
-    for epoch in range(3):  # successive epochs from one Generator
+    for _epoch in range(3):  # successive epochs from one Generator
         batches = ref.minibatch_indices(n, batch_size, rng, drop_last=drop_last)
         order = twin.permutation(n)
         expected = [order[i:i + batch_size] for i in range(0, n, batch_size)]
@@ -695,7 +700,7 @@ def test_minibatch_indices(n, batch_size, drop_last, seed):
             expected = expected[:-1]  # drop_last drops only the short last batch
         assert len(batches) == len(expected) == (n // batch_size if drop_last
                                                  else math.ceil(n / batch_size))
-        for got, want in zip(batches, expected):
+        for got, want in zip(batches, expected, strict=True):
             got = np.asarray(got)
             assert np.issubdtype(got.dtype, np.integer)
             assert np.array_equal(got, want)

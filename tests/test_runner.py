@@ -102,7 +102,7 @@ def test_shapes_start_and_losses(case, landscape, x0):
     np.testing.assert_array_equal(traj.xs[0], x0)
     np.testing.assert_array_equal(traj.final, traj.xs[-1])
     np.testing.assert_array_equal(x0, x0_before)  # the caller's start is not touched
-    for x, loss in zip(traj.xs, traj.losses):
+    for x, loss in zip(traj.xs, traj.losses, strict=True):
         assert loss == pytest.approx(float(landscape.f(x)), rel=1e-15, abs=1e-300)
     np.testing.assert_allclose(traj.losses, landscape.f(traj.xs), rtol=1e-15)
     assert not traj.diverged

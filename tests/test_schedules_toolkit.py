@@ -11,8 +11,14 @@ import pytest
 import torch
 
 import descentlab as dl
-from descentlab.schedules_plot import (Schedule, ScheduleExplorer, explore_schedules, schedule_color,
-                                       schedules_figure, show_schedules)
+from descentlab.schedules_plot import (
+    Schedule,
+    ScheduleExplorer,
+    explore_schedules,
+    schedule_color,
+    schedules_figure,
+    show_schedules,
+)
 from descentlab.schedules_problems import MLPTask, NoisyQuadratic, NoisyRun, schedule_values
 
 
@@ -170,7 +176,7 @@ def test_mlp_networks_are_independent():
     task.init(3, seed=0)  # same batches again
     loss = task.minibatch_loss(params)
     loss[1].backward()
-    for s, p in zip(summed, params):
+    for s, p in zip(summed, params, strict=True):
         torch.testing.assert_close(p.grad[1], s)
         assert torch.all(p.grad[0] == 0) and torch.all(p.grad[2] == 0)
 
@@ -206,7 +212,8 @@ def test_schedules_figure_draws_rates_losses_and_floors():
     ax_lr, ax_loss = fig.axes
     np.testing.assert_allclose(ax_lr.lines[0].get_ydata(), runs["step decay"].lrs)
     labels = [t.get_text() for t in ax_loss.get_legend().get_texts()]
-    assert any(l.startswith("step decay: final") for l in labels) and "noise floor of the current rate" in labels
+    assert any(label.startswith("step decay: final") for label in labels)
+    assert "noise floor of the current rate" in labels
     floor_line = ax_loss.lines[1]
     np.testing.assert_allclose(floor_line.get_ydata()[:10], p.noise_floor(0.2))
     assert ax_lr.lines[0].get_color() == schedule_color("step decay") != ax_lr.lines[1].get_color()
@@ -283,7 +290,7 @@ def test_constant_rate_is_drawn_beside_the_schedule():
     np.testing.assert_allclose(ex._lr_const.get_ydata(), 0.1)
     np.testing.assert_allclose(ex._loss_const.get_ydata(), ex.results["constant"].mean_loss)
     labels = [t.get_text() for t in ex.ax_loss.get_legend().get_texts()]
-    assert any(l.startswith("constant: final") for l in labels)
+    assert any(label.startswith("constant: final") for label in labels)
 
 
 def test_unimplemented_schedule_is_labelled_not_hidden():
@@ -298,7 +305,7 @@ def test_divergence_is_labelled():
     ex = make()
     ex.sliders["lr0"].value = 0.45
     labels = [t.get_text() for t in ex.ax_loss.get_legend().get_texts()]
-    assert any(l.startswith("constant: diverg") for l in labels), labels
+    assert any(label.startswith("constant: diverg") for label in labels), labels
     ex.sliders["lr0"].value = 0.2
     assert not any("diverg" in t.get_text() for t in ex.ax_loss.get_legend().get_texts())
 
@@ -356,7 +363,7 @@ OFF_BY_ONE = [  # (graded function, catalogue label)
 ]
 
 
-@pytest.mark.parametrize("name, label", OFF_BY_ONE, ids=[f"{n}: {l}" for n, l in OFF_BY_ONE])
+@pytest.mark.parametrize("name, label", OFF_BY_ONE, ids=[f"{n}: {label}" for n, label in OFF_BY_ONE])
 def test_off_by_one_mistake_loses_its_points_and_names_the_first_wrong_step(name, label):
     import grader
     from grader import reference as ref
@@ -365,13 +372,14 @@ def test_off_by_one_mistake_loses_its_points_and_names_the_first_wrong_step(name
 
     wrong, failing, phrase = {row[0]: row[1:] for row in catalogue.WRONG[name]}[label]
     lost = set()
+    calls = []  # what the check asked for in the current part
+
+    def student(step, **p):  # the wrong schedule, recording what the check asks for
+        calls.append((step, p))
+        return wrong(step, **p)
+
     for part in grader.parts(name):
-        calls = []
-
-        def student(step, **p):  # the wrong schedule, recording what the check asks for
-            calls.append((step, p))
-            return wrong(step, **p)
-
+        calls.clear()
         try:
             grader.check(name, student, part)
             continue

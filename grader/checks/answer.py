@@ -59,7 +59,8 @@ class Answer:
                                 "args": wire.encode(list(args)), "kwargs": wire.encode(dict(kwargs))})
         after = reply.get("args_after")
         if isinstance(after, list):
-            for arg, new in zip(args, after):
+            # strict=False: the kernel may report fewer arrays than arguments; copy back those it did
+            for arg, new in zip(args, after, strict=False):
                 if isinstance(arg, np.ndarray) and new is not None:
                     new = wire.decode(new)
                     if isinstance(new, np.ndarray) and new.shape == arg.shape and arg.flags.writeable:

@@ -5,8 +5,8 @@ import numpy as np
 
 from grader import reference as ref
 from grader.checks import seeds
-from grader.reference.batch_size import mse_loss as _mse_loss
 from grader.checks.tolerance import TOLERANCES, rel_error
+from grader.reference.batch_size import mse_loss as _mse_loss
 
 
 class CheckFailed(AssertionError):
@@ -90,7 +90,7 @@ def _check_batches(fn, n, B, seed, drop_last):
                           f"once per epoch{' (at most once with drop_last)' if drop_last else ''} "
                           f"(shuffle without replacement: rng.permutation(n)).")
     exp = ref.minibatch_indices(n, B, _rng(seed), drop_last=drop_last)
-    if not all(np.array_equal(a, b) for a, b in zip(got, exp)):
+    if not all(np.array_equal(a, b) for a, b in zip(got, exp, strict=True)):
         if n > 2 and np.array_equal(allidx, np.arange(len(allidx))):
             raise CheckFailed(f"{label}: the indices are not shuffled (they come in order 0, 1, 2, ...); "
                               f"shuffle with rng.permutation(n).")
@@ -131,7 +131,7 @@ def _check_grad(fn, w, X, y, what=""):
     label = f"mse_gradient(w, X, y) with X of shape {X.shape}{what}"
     args = (w.copy(), X.copy(), y.copy())
     got = _call(label, fn, *args)
-    for name, a, b in zip("wXy", args, (w, X, y)):
+    for name, a, b in zip("wXy", args, (w, X, y), strict=True):
         if not np.array_equal(a, b):
             raise CheckFailed(f"{label} changed its input {name} in place; leave the inputs unchanged.")
     got = np.asarray(got, dtype=float)

@@ -29,7 +29,8 @@ STEP_MISTAKES = {
             lambda x, g, v, lr, beta: (_a(x) - lr * _a(v), beta * _a(v) + _a(g)),
         "the sign is flipped: the step goes up the velocity (x + lr v_new)":
             lambda x, g, v, lr, beta: (_a(x) + lr * (beta * _a(v) + _a(g)), beta * _a(v) + _a(g)),
-        "this is the CS231n form (v_new = beta v - lr g, x_new = x + v_new); torch's buffer holds the sum of raw gradients, v_new = beta v + g":
+        "this is the CS231n form (v_new = beta v - lr g, x_new = x + v_new); "
+        "torch's buffer holds the sum of raw gradients, v_new = beta v + g":
             lambda x, g, v, lr, beta: (_a(x) + beta * _a(v) - lr * _a(g), beta * _a(v) - lr * _a(g)),
         "this is Nesterov's update, not plain momentum":
             lambda x, g, v, lr, beta: (_a(x) - lr * (_a(g) + beta * (beta * _a(v) + _a(g))),
@@ -194,7 +195,8 @@ SCHEDULE_MISTAKES = {
                 lr_min if step >= T_max else lr_min + (lr0 - lr_min) * (1 + math.cos(math.pi * step / T_max))),
     },
     "warmup_cosine": {
-        "the warmup starts at zero (lr0 step / warmup_steps); at step 0 the rate is already lr0 / warmup_steps: lr0 (step + 1) / warmup_steps":
+        "the warmup starts at zero (lr0 step / warmup_steps); "
+        "at step 0 the rate is already lr0 / warmup_steps: lr0 (step + 1) / warmup_steps":
             lambda step, lr0, warmup_steps, total_steps, lr_min=0.0: (
                 lr0 * step / warmup_steps if step < warmup_steps
                 else _sched.warmup_cosine(step, lr0, warmup_steps, total_steps, lr_min)),

@@ -207,7 +207,7 @@ def _replay(setting, steps, mistake=None, weights=None, state=None):
     X, y = setting.data()
     opt = setting.optimizer(params, mistake)
     if state is not None:
-        for p, (step, m, v) in zip(model.parameters(), state):
+        for p, (step, m, v) in zip(model.parameters(), state, strict=True):
             opt.state[p] = {"step": torch.tensor(float(step)) if mistake is None else int(step),
                             "exp_avg": torch.from_numpy(m.copy()), "exp_avg_sq": torch.from_numpy(v.copy())}
     out = []
@@ -221,7 +221,7 @@ def _replay(setting, steps, mistake=None, weights=None, state=None):
 
 
 def _close(mine, theirs, tol):
-    return all(rel_error(a, b) <= tol for a, b in zip(mine, theirs))
+    return all(rel_error(a, b) <= tol for a, b in zip(mine, theirs, strict=True))
 
 
 # ------------------------------------------------------------ reading the kernel's report
@@ -272,7 +272,7 @@ def _params_after(report, step, label, shown=None):
         raise CheckFailed(f"{label}: the run reported no parameters after step {shown or step}.") from None
     if len(arrays) != len(programs.PARAM_SHAPES):
         raise CheckFailed(f"{label}: the run reported {len(arrays)} parameters after step {shown or step}.")
-    for name, a, shape in zip(programs.PARAM_NAMES, arrays, programs.PARAM_SHAPES):
+    for name, a, shape in zip(programs.PARAM_NAMES, arrays, programs.PARAM_SHAPES, strict=True):
         if a.shape != shape:
             raise CheckFailed(f"{label}: after step {shown or step} parameter '{name}' has shape {a.shape}, "
                               f"expected {shape}.")
@@ -301,13 +301,13 @@ def _race(cls, setting, label, steps=60, report=None):
     before = [np.asarray(w, dtype=np.float64) for w in setting.weights]
     for step in range(1, steps + 1):
         mine = _params_after(report, step, label)
-        for name, p, q in zip(programs.PARAM_NAMES, mine, theirs[step - 1]):
+        for name, p, q in zip(programs.PARAM_NAMES, mine, theirs[step - 1], strict=True):
             err = rel_error(p, q)
             if err <= TOL:
                 continue
             msg = (f"{label} against torch.optim.{oracle}: after step {step} parameter '{name}' differs "
                    f"(relative error {err:.1e})" + ("; every earlier step agreed." if step > 1 else "."))
-            unchanged = all(np.array_equal(a, b) for a, b in zip(before, mine))
+            unchanged = all(np.array_equal(a, b) for a, b in zip(before, mine, strict=True))
             cause = ("step() did not change the parameters: update them in place (p.add_, p.addcdiv_, "
                      "p.mul_) inside torch.no_grad(); p = p - ... only rebinds a local name"
                      if unchanged else _aliasing(report, step) or _diagnose(setting, mine, step))
@@ -366,10 +366,10 @@ def part_groups(cls, rng):
 def _same_groups(got, want):
     if not isinstance(got, (list, tuple)) or len(got) != len(want):
         return False
-    for g, w in zip(got, want):
+    for g, w in zip(got, want, strict=True):
         if not isinstance(g, (list, tuple)) or len(g) != 2:
             return False
-        for a, b in zip(g, w):
+        for a, b in zip(g, w, strict=True):
             if isinstance(a, bool) or not isinstance(a, (int, float)) or a != b:
                 return False
     return True
@@ -385,14 +385,14 @@ def _matching(setting, mine):
     MISTAKES for a variant, or False when none reproduces it. With it: its optimizer and
     parameters after the run."""
     theirs, opt, params = _replay(setting, len(mine))
-    if all(_close(m, t, TOL) for m, t in zip(mine, theirs)):
+    if all(_close(m, t, TOL) for m, t in zip(mine, theirs, strict=True)):
         return None, opt, params
     for key in MISTAKES:
         try:
             replay, opt, params = _replay(setting, len(mine), mistake=key)
         except Exception:
             continue
-        if all(_close(m, t, 1e-8) for m, t in zip(mine, replay)):
+        if all(_close(m, t, 1e-8) for m, t in zip(mine, replay, strict=True)):
             return key, opt, params
     return False, None, None
 
@@ -444,7 +444,8 @@ def part_state(cls, rng):
     rule, ref_opt, ref_params = _matching(own, mine)
     if rule is not False:
         tol = TOL if rule is None else 1e-8
-        for name, entry, (m, v) in zip(programs.PARAM_NAMES, report["state"], _moments(ref_opt, ref_params)):
+        moments = _moments(ref_opt, ref_params)
+        for name, entry, (m, v) in zip(programs.PARAM_NAMES, report["state"], moments, strict=True):
             for key, want in (("exp_avg", m), ("exp_avg_sq", v)):
                 try:
                     got = np.asarray(entry[key], dtype=np.float64)

@@ -58,7 +58,7 @@ def _diagnose(name, steps, p, got):
             vals = [wrong(s, **p) for s in steps]
         except Exception:
             continue
-        if all(abs(v - g) <= SCHEDULE_TOL * max(1e-12, abs(v) + abs(g)) for v, g in zip(vals, got)):
+        if all(abs(v - g) <= SCHEDULE_TOL * max(1e-12, abs(v) + abs(g)) for v, g in zip(vals, got, strict=True)):
             return label
     return None
 
@@ -127,7 +127,7 @@ def _shown(value):
 def check_steps(name, fn, p, steps, what=""):
     reference = getattr(ref, name)
     got = _values(name, fn, p, steps)
-    for s, g in zip(steps, got):
+    for s, g in zip(steps, got, strict=True):
         e = reference(s, **p)
         if not (abs(g - e) <= SCHEDULE_TOL * max(1e-12, abs(g) + abs(e))):
             want, have = _pair(e, g)

@@ -90,7 +90,7 @@ class Case:
         t = f"t={self.t}, " if self.t is not None else ""
         small = self.x.size <= 3
         if small:
-            vals = ", ".join(f"{n}={_short(a)}" for n, a in zip(names, [self.x, self.g, *self.state]))
+            vals = ", ".join(f"{n}={_short(a)}" for n, a in zip(names, [self.x, self.g, *self.state], strict=True))
             return f"{spec.name}({vals}, {t}{hyper})" + (f" [{self.label}]" if self.label else "")
         del parts
         return (f"{spec.name}(x, g{''.join(', ' + s for s in spec.state)}, {t}{hyper}) with arrays of shape "
@@ -146,7 +146,7 @@ def _normalise(spec, out, case):
                               f"the pair ({', '.join(spec.outputs)}).")
         outs = list(out)
     arrays = []
-    for name, o in zip(spec.outputs, outs):
+    for name, o in zip(spec.outputs, outs, strict=True):
         if o is None:
             raise CheckFailed(f"{case.describe(spec)} returned None for {name}: did you forget a return value?")
         try:
@@ -176,7 +176,7 @@ def call(spec, fn, case, **kwargs):
     except Exception as e:  # the student's error, reported with the inputs that caused it
         raise CheckFailed(f"{case.describe(spec)} raised {type(e).__name__}: {e}") from None
     names = ["x", "g", *spec.state]
-    for name, a, b in zip(names, args, before):
+    for name, a, b in zip(names, args[:len(before)], before, strict=True):  # the arrays, not t
         if not np.array_equal(a, b, equal_nan=True):
             raise CheckFailed(f"{case.describe(spec)} changed its input {name} in place "
                               f"(for example {name} *= ... or {name}[...] = ...); return new arrays "
@@ -203,7 +203,7 @@ def _reproduces(spec, wrong, case, got, floor, tol):
     except Exception:
         return False
     outs = out if len(spec.outputs) > 1 else [out]
-    return all(rel_error(g, np.asarray(o, dtype=np.float64), floor) <= tol for g, o in zip(got, outs))
+    return all(rel_error(g, np.asarray(o, dtype=np.float64), floor) <= tol for g, o in zip(got, outs, strict=True))
 
 
 def diagnose(spec, fn, case, got, floor, tol):
@@ -211,7 +211,7 @@ def diagnose(spec, fn, case, got, floor, tol):
     state cannot tell some mistakes apart, so a candidate must also reproduce the
     student's function on two more random cases with non-zero state."""
     exp = expected(spec, case)
-    if len(got) > 1 and all(rel_error(g, e, floor) <= tol for g, e in zip(got, reversed(exp))):
+    if len(got) > 1 and all(rel_error(g, e, floor) <= tol for g, e in zip(got, reversed(exp), strict=True)):
         return "the outputs are in the wrong order: return (" + ", ".join(spec.outputs) + ")"
     rng = seeds.rng(spec.name, "diagnose")
     extra = []
@@ -230,7 +230,7 @@ def diagnose(spec, fn, case, got, floor, tol):
 
 def compare(spec, fn, case, got, exp, context=""):
     floor, tol = TOLERANCES[np.dtype(case.x.dtype)]
-    for name, g, e in zip(spec.outputs, got, exp):
+    for name, g, e in zip(spec.outputs, got, exp, strict=True):
         err = rel_error(g, e, floor)
         if err <= tol:
             continue
@@ -389,7 +389,7 @@ def part_trajectory(spec, fn, rng, runs=5, steps=100):
             ref_case = Case(theirs[0], curv * theirs[0], theirs[1:], hyper, case.t)
             exp = expected(spec, ref_case)
             compare(spec, fn, case, got, exp,
-                    context=f" (on f(x) = sum(c x^2) / 2, every earlier update agreed)")
+                    context=" (on f(x) = sum(c x^2) / 2, every earlier update agreed)")
             mine, theirs = got, exp
 
 

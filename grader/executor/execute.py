@@ -20,7 +20,6 @@ import os
 import pathlib
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 
@@ -28,10 +27,9 @@ from jupyter_client.manager import AsyncKernelManager
 from jupyter_core.utils import run_sync
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
-from traitlets import Integer, Unicode
-
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, LimitOutput
+from traitlets import Integer, Unicode
 
 from gradeclient import SOCKET_ENV
 from grader.executor import sandbox as sandboxing
@@ -301,7 +299,7 @@ class TrustedExecute(Execute):
         try:
             self._replay(index)
         finally:   # nbclient writes a replayed cell back into the notebook: keep what it showed first
-            for c, outputs in zip(self.nb.cells[:index], kept):
+            for c, outputs in zip(self.nb.cells[:index], kept, strict=True):
                 if outputs is not None:
                     c.outputs = outputs
 

@@ -25,7 +25,6 @@ import os
 import tokenize
 
 from nbformat import read as read_notebook
-
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory

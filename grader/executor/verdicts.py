@@ -144,7 +144,7 @@ class Session:
         try:
             wire.send(self.sock, message)
             return wire.recv(self.sock, limit=VerdictServer.REPLY)
-        except socket.timeout:
+        except TimeoutError:
             raise AnswerGone("the check ran out of time (the kernel did not answer)") from None
         except (EOFError, OSError) as e:
             raise AnswerGone(f"the kernel stopped answering in the middle of the check ({e})") from None

@@ -3,15 +3,21 @@
 Each is proven against its torch oracle in ``tests/test_reference_vs_torch.py``.
 Students never receive this package.
 """
-from grader.reference.momentum import sgd_step, momentum_step, nesterov_step, ema_to_torch_lr
+from grader.reference.adam import ScratchAdam, adam_step, adamw_step
 from grader.reference.adaptive import adagrad_step, rmsprop_step
-from grader.reference.schedules import (
-    step_decay, exponential_decay, cosine_annealing, warmup_cosine,
-)
 from grader.reference.batch_size import (
-    minibatch_indices, mse_gradient, train_minibatch_sgd, gradient_noise,
+    gradient_noise,
+    minibatch_indices,
+    mse_gradient,
+    train_minibatch_sgd,
 )
-from grader.reference.adam import adam_step, adamw_step, ScratchAdam
+from grader.reference.momentum import ema_to_torch_lr, momentum_step, nesterov_step, sgd_step
+from grader.reference.schedules import (
+    cosine_annealing,
+    exponential_decay,
+    step_decay,
+    warmup_cosine,
+)
 
 __all__ = [
     "sgd_step", "momentum_step", "nesterov_step", "ema_to_torch_lr",

@@ -1,5 +1,4 @@
 """Notebook 05: Adam and AdamW as numpy steps, and ScratchAdam as a torch optimizer."""
-import math
 
 import numpy as np
 import torch

@@ -53,7 +53,7 @@ def grad_global_n(w, X, y):
 
 def grad_loop(w, X, y):
     g = np.zeros_like(w, dtype=float)
-    for xi, yi in zip(X, y):
+    for xi, yi in zip(X, y, strict=True):
         g += 2 * (xi @ w - yi) * xi
     return g / len(y)
 

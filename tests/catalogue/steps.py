@@ -9,7 +9,6 @@ import math
 
 import numpy as np
 
-
 # ----------------------------------------------------------------- wrong
 
 def sgd_plus(x, g, lr):

@@ -92,7 +92,7 @@ class Lab:
     def start(self, timeout=180):
         self.port = free_port()
         cmd = [str(BIN / "jupyter"), "lab", "--no-browser", "--allow-root",
-               f"--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={self.token}", f"--ServerApp.root_dir={self.root}",
                f"--FileCheckpoints.checkpoint_dir={self.home / 'checkpoints'}",
                "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: kernel state, cell outputs
@@ -220,7 +220,8 @@ class NotebookPage:
 
     def wait_kernel_idle(self, timeout=NOTEBOOK_TIMEOUT):
         self.page.wait_for_function(
-            f"() => {JS_PANEL} && window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel?.status === 'idle'",
+            f"() => {JS_PANEL} && "
+            "window.jupyterapp.shell.currentWidget.sessionContext?.session?.kernel?.status === 'idle'",
             timeout=timeout * 1000)
 
     def dialogs(self):
@@ -284,7 +285,8 @@ class NotebookPage:
         on a loaded machine some later cells run and others do not.) Returns the notebook JSON."""
         deadline = time.monotonic() + timeout
         self.command("notebook:clear-all-cell-outputs")
-        self.page.evaluate("async () => { await window.jupyterapp.shell.currentWidget.sessionContext.restartKernel(); }")
+        self.page.evaluate(
+            "async () => { await window.jupyterapp.shell.currentWidget.sessionContext.restartKernel(); }")
         self.wait_kernel_idle(timeout)
         self.check_no_dialog("after restarting the kernel")
         code = [i for i, c in enumerate(self.execution_counts()) if c != "-"]
@@ -446,7 +448,8 @@ class Plot:
 
     def slider_label_and_readout(self, handle):
         box = self.readout_of(handle)
-        return box.locator(".widget-label").first.text_content().strip(), box.locator(".widget-readout").first.text_content().strip()
+        return (box.locator(".widget-label").first.text_content().strip(),
+                box.locator(".widget-readout").first.text_content().strip())
 
 
 def move_slider_and_check(page, plot, presses=3, shots=None, timeout=UPDATE_TIMEOUT):
@@ -500,7 +503,8 @@ def move_slider_and_check(page, plot, presses=3, shots=None, timeout=UPDATE_TIME
         plot.cell.screenshot(path=shots / f"plot-{plot.number}-cell.png", timeout=60_000)  # as the student sees it
     where = f" (screenshots in {shots})" if shots is not None else ""
     error = watch_errors() or (seen[-1] if seen else "")
-    red = plot.cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_text_contents()
+    stderr_outputs = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+    red = plot.cell.locator(stderr_outputs).all_text_contents()
     if error or len(red) > red_before:
         raise AssertionError(f"{plot}: moving slider {label!r} ({readout_before} -> {readout_after}) "
                              f"showed an error{where}:\n{error or red[-1]}")

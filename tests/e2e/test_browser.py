@@ -17,8 +17,15 @@ import secrets
 import nbformat
 import pytest
 
-from tests.e2e.browser import (ROOT, SCREENSHOTS, NotebookPage, cells_needing_student_code,
-                               move_slider_and_check, remove_tree, shots_dir)
+from tests.e2e.browser import (
+    ROOT,
+    SCREENSHOTS,
+    NotebookPage,
+    cells_needing_student_code,
+    move_slider_and_check,
+    remove_tree,
+    shots_dir,
+)
 
 pytestmark = pytest.mark.xdist_group("browser")
 
@@ -179,7 +186,8 @@ def test_a_broken_update_shows_its_error_and_fails_the_check(what, lab, page):
         # the student sees it too, below the controls, and it stays there once the figure settled
         plot.settle()
         shown = plot.error_text()
-        assert error in shown, f"the callback's error is not shown below the controls once the figure settled: {shown!r}"
+        assert error in shown, \
+            f"the callback's error is not shown below the controls once the figure settled: {shown!r}"
         print(f"broken update ({what}) reported as:\n{message}")
     finally:
         remove_tree(folder)

@@ -3,12 +3,22 @@
 Landscapes with exact gradients, a runner that applies any step function of the
 course, and small helpers for the visible tests. It never imports ``grader``.
 """
+from descentlab.checks import assert_close, assert_number, claim, rel_error
 from descentlab.landscapes import (
-    Landscape, Quadratic, Rosenbrock, DoubleWell, Saddle, Himmelblau,
-    quadratic, ravine, rosenbrock, double_well, saddle, himmelblau,
+    DoubleWell,
+    Himmelblau,
+    Landscape,
+    Quadratic,
+    Rosenbrock,
+    Saddle,
+    double_well,
+    himmelblau,
+    quadratic,
+    ravine,
+    rosenbrock,
+    saddle,
 )
 from descentlab.runner import Trajectory, run
-from descentlab.checks import assert_close, assert_number, claim, rel_error
 
 __all__ = [
     "Landscape", "Quadratic", "Rosenbrock", "DoubleWell", "Saddle", "Himmelblau",

@@ -200,6 +200,6 @@ def run_with_state(step, landscape, x0, steps, **hyper):
             x = np.asarray(x, dtype=float)
             xs.append(x.copy())
             losses.append(landscape.value(x))
-            for k, s in zip(kept, state):
+            for k, s in zip(kept, state, strict=True):
                 k.append(s.copy())
-    return Trajectory(np.array(xs), np.array(losses)), {n: np.array(k) for n, k in zip(names, kept)}
+    return Trajectory(np.array(xs), np.array(losses)), {n: np.array(k) for n, k in zip(names, kept, strict=True)}

@@ -99,7 +99,8 @@ def fastest_timing(runs):
     runs = list(runs)
     first = runs[0]
     for other in runs[1:]:
-        if not (np.array_equal(other.updates, first.updates) and np.allclose(other.losses, first.losses, equal_nan=True)):
+        if not (np.array_equal(other.updates, first.updates)
+                and np.allclose(other.losses, first.losses, equal_nan=True)):
             raise ValueError("fastest_timing needs runs of the same computation (same seed and settings)")
     stretches = np.min([np.diff(r.seconds) for r in runs], axis=0)
     return BatchRun(first.batch_size, first.lr, first.n, first.examples, first.updates, first.losses,
@@ -243,7 +244,7 @@ def runs_figure(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsiz
     seconds on a log axis (the starting point, at 0, is then left out)."""
     from matplotlib.figure import Figure
     fig = Figure(figsize=figsize or (4.0 * len(panels), 3.8), layout="constrained")
-    axes = dict(zip(panels, np.atleast_1d(fig.subplots(1, len(panels)))))
+    axes = dict(zip(panels, np.atleast_1d(fig.subplots(1, len(panels))), strict=True))
     window = _window(problem, weights)
     if "path" in axes:
         _contours(axes["path"], problem, weights, window)

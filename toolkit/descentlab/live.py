@@ -27,9 +27,8 @@ import traceback
 import zlib
 
 import numpy as np
-
-from matplotlib.figure import Figure
 from matplotlib.colors import to_rgba
+from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 
@@ -276,7 +275,7 @@ class LiveFigure:
             legend = ax.legend(handles, labels, **kwargs)
             legend.live_key = key
         else:
-            for text, label in zip(legend.get_texts(), labels):
+            for text, label in zip(legend.get_texts(), labels, strict=True):
                 text.set_text(label)
         return legend
 
@@ -337,7 +336,7 @@ class LiveFigure:
         try:
             yield
         finally:
-            for a, flag in zip(artists, flags):
+            for a, flag in zip(artists, flags, strict=True):
                 a.set_animated(flag)
 
     # -- display: controls, then the canvas on its own so its PNG lands in the outputs

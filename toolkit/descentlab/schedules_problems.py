@@ -164,7 +164,7 @@ class MLPTask:
         g = torch.Generator().manual_seed(seed)
         self._batch_rng = torch.Generator().manual_seed(seed + 1)
         weights = [(torch.randn(runs, a, b, generator=g) / math.sqrt(a)).requires_grad_()
-                   for a, b in zip(self._sizes[:-1], self._sizes[1:])]
+                   for a, b in zip(self._sizes[:-1], self._sizes[1:], strict=True)]
         biases = [torch.zeros(runs, 1, b, requires_grad=True) for b in self._sizes[1:]]
         return weights + biases
 

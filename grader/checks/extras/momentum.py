@@ -12,7 +12,8 @@ ANSWERS = {
     "velocity_limit": (100.0, 1e-3,
                        "under a constant gradient v_new = beta v + g settles where v = beta v + g"),
     "momentum_rate": (9 / 11, 1e-3,
-                      "with the best lr and beta the heavy ball contracts by (sqrt(kappa) - 1) / (sqrt(kappa) + 1) per step"),
+                      "with the best lr and beta the heavy ball contracts by "
+                      "(sqrt(kappa) - 1) / (sqrt(kappa) + 1) per step"),
 }
 
 
