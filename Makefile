@@ -8,7 +8,7 @@ LAB_ARGS ?=
 
 ASSIGNMENTS := $(notdir $(wildcard solutions/[0-9]*))
 
-.PHONY: setup lab test release check clean
+.PHONY: setup lab author test lint release check clean
 
 setup: $(STAMP)
 
@@ -25,10 +25,20 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 lab: setup
 	$(BIN)/jupyter lab --ServerApp.root_dir=course $(ROOT_FLAG) $(LAB_ARGS)
 
+# Edit the lessons: JupyterLab on solutions/, where jupytext saves each notebook and its
+# text twin together (solutions/jupytext.toml; see docs/authoring.md)
+author: setup
+	$(BIN)/jupyter lab --ServerApp.root_dir=solutions $(ROOT_FLAG) $(LAB_ARGS)
+
 test: setup
 	$(BIN)/python -m pytest -n auto --dist loadgroup $(PYTEST_ARGS)
 
-# Regenerate course/ from solutions/ (commit the result; a test checks they agree).
+# ruff over the code and the lessons' text twins (make test runs it too: tests/test_lint.py)
+lint: setup
+	$(BIN)/ruff check grader gradeclient toolkit tests benchmarks solutions
+	$(BIN)/ruff check --select E501 solutions/*/*.ipynb
+
+# Sync each lesson with its text twin, then regenerate course/ from solutions/ (commit the result; a test checks they agree).
 release: setup
 	$(BIN)/python -m grader release
 

@@ -16,8 +16,9 @@ c.CourseDirectory.release_directory = "course"
 c.CourseDirectory.db_url = os.environ.get(
     "NBGRADER_DB_URL", "sqlite:///" + os.path.join(HERE, "gradebook.db"))
 
-# The toolkit package lives beside the assignments' folders, not as an assignment.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*"]
+# Never copied into a release: the lessons' text twins (NAME.py beside NAME.ipynb hold
+# the solutions and hidden tests, grader/twins.py), caches and feedback.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", ".*", "*.py"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

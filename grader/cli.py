@@ -1,6 +1,7 @@
 """Command line for instructors and self-learners: ``python -m grader COMMAND``.
 
-    release [ASSIGNMENT ...]      generate course/ from solutions/ and check for leaks
+    release [ASSIGNMENT ...]      sync the lessons' text twins, generate course/, check for leaks
+    twins [--check|--from-text|--from-notebook]   sync solutions/*/NAME.ipynb with NAME.py
     autograde [SUBMISSIONS]       grade submitted/{student}/{assignment}/ in parallel
     feedback                      HTML feedback for every graded submission
     export [--format csv]         one row per student: assignments, graded cells, total
@@ -17,7 +18,7 @@ import warnings
 
 import nbformat
 
-from grader import pipeline
+from grader import pipeline, twins
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -26,7 +27,35 @@ def _root(args):
     return pathlib.Path(args.root).resolve()
 
 
+def _sync_twins(root, assignments, prefer=None):
+    """Sync the lessons' text twins; False (after saying why) when one cannot be."""
+    try:
+        for change in twins.sync_all(root, assignments, prefer=prefer):
+            print(change)
+    except twins.TwinError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return False
+    return True
+
+
+def cmd_twins(args):
+    root = _root(args)
+    if args.check:
+        found = [d for nb in twins.lessons(root)
+                 if not args.assignments or nb.parent.name in args.assignments
+                 if (d := twins.disagreement(nb))]
+        for d in found:
+            print(d, file=sys.stderr)
+        if found:
+            print("run `make release` (or python -m grader twins) to bring them into step", file=sys.stderr)
+        return 1 if found else 0
+    prefer = "text" if args.from_text else "notebook" if args.from_notebook else None
+    return 0 if _sync_twins(root, args.assignments or None, prefer) else 2
+
+
 def cmd_release(args):
+    if not _sync_twins(_root(args), args.assignments or None):
+        return 2
     problems = pipeline.release(_root(args), args.assignments or None, args.db)
     for p in problems:
         print(p, file=sys.stderr)
@@ -191,10 +220,22 @@ def main(argv=None):
                         help="course root holding nbgrader_config.py (default: this repository)")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("release", help="generate course/ from solutions/ and check for leaks")
+    p = sub.add_parser("release", help="sync the lessons' text twins, generate course/ from solutions/, "
+                                       "check for leaks")
     p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
     p.add_argument("--db", help="gradebook SQLAlchemy URL (default: the course's)")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("twins", help="sync each lesson notebook with its text twin (newer side wins)",
+                       description="Bring solutions/*/NAME.ipynb and NAME.py into agreement. By default the "
+                                   "newer file wins; a side edited since the last commit is never overwritten "
+                                   "by an older one (choose with --from-text or --from-notebook).")
+    p.add_argument("assignments", nargs="*", help="assignment ids (default: all)")
+    side = p.add_mutually_exclusive_group()
+    side.add_argument("--check", action="store_true", help="change nothing; exit 1 if a pair disagrees")
+    side.add_argument("--from-text", action="store_true", help="rebuild each notebook from its twin")
+    side.add_argument("--from-notebook", action="store_true", help="rewrite each twin from its notebook")
+    p.set_defaults(func=cmd_twins)
 
     p = sub.add_parser("autograde", help="grade every submission in parallel")
     p.add_argument("submissions", nargs="?", help="folder laid out as {student}/{assignment}/ (default: submitted/)")

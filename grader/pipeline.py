@@ -14,7 +14,6 @@ import os
 import pathlib
 import queue
 import re
-
 import shutil
 import sys
 import tempfile
@@ -78,6 +77,9 @@ def release(root, assignments=None, db_url=None):
             found = leaks(nb)
             if found:
                 problems.append(f"{nb}: released notebook still holds {found}")
+        # a lesson's text twin holds its solutions (nbgrader_config.py keeps *.py out)
+        for twin in sorted((pathlib.Path(root) / "course" / a).glob("*.py")):
+            problems.append(f"{twin}: a text twin was copied into the release")
     return problems
 
 
