@@ -124,3 +124,23 @@ def test_answers_accept_the_expected_value_and_reject_others():
             grader.check_answer(key, value * (1 + 10 * tol) + 1e-3)
         with pytest.raises(AssertionError, match="should be a number"):
             grader.check_answer(key, "forty")
+
+
+@pytest.mark.parametrize("secret", [f"another class {i}".encode() for i in range(6)])
+def test_step_catalogue_holds_under_other_secrets(secret):
+    """Cases are drawn from a secret new for every graded notebook: under any of them each
+    wrong step function loses exactly its parts, and every lost part names the mistake
+    (a first-match diagnosis once named "no bias correction" for an off-by-one t on a
+    case with a tiny learning rate, where both come within the tolerance)."""
+    from grader.checks import seeds
+    seeds.use(secret)
+    try:
+        for name, rows in step_catalogue.WRONG.items():
+            for label, fn, failing, phrase in rows:
+                result = outcome(name, fn)
+                lost = {p for p, msg in result.items() if msg}
+                assert lost == failing, f"{name} ({label}): lost {sorted(lost)}, expected {sorted(failing)}"
+                unnamed = {p: m for p, m in result.items() if m and phrase not in m}
+                assert not unnamed, f"{name} ({label}): parts whose message does not say {phrase!r}: {unnamed}"
+    finally:
+        seeds.use(seeds.DEFAULT)
