@@ -4,6 +4,7 @@ Landscapes with exact gradients, a runner that applies any step function of the
 course, and small helpers for the visible tests. It never imports ``grader``.
 """
 from descentlab.checks import assert_close, assert_number, claim, rel_error
+from descentlab.claims import robust_claim
 from descentlab.landscapes import (
     DoubleWell,
     Himmelblau,
@@ -24,4 +25,5 @@ __all__ = [
     "Landscape", "Quadratic", "Rosenbrock", "DoubleWell", "Saddle", "Himmelblau",
     "quadratic", "ravine", "rosenbrock", "double_well", "saddle", "himmelblau",
     "Trajectory", "run", "assert_close", "assert_number", "claim", "rel_error",
+    "robust_claim",
 ]

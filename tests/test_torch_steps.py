@@ -1,0 +1,57 @@
+"""The toolkit's torch-backed step functions (descentlab.torch_steps), which lessons use
+where they need a method another notebook grades, take the same steps as the graded
+references, one step and whole paths."""
+import numpy as np
+import pytest
+
+import descentlab as dl
+from descentlab import torch_steps as ts
+from grader import reference as ref
+
+PAIRS = [
+    (ts.torch_sgd_step, ref.sgd_step, dict(lr=0.03)),
+    (ts.torch_momentum_step, ref.momentum_step, dict(lr=0.02, beta=0.9)),
+    (ts.torch_nesterov_step, ref.nesterov_step, dict(lr=0.01, beta=0.8)),
+    (ts.torch_adagrad_step, ref.adagrad_step, dict(lr=0.5)),
+    (ts.torch_rmsprop_step, ref.rmsprop_step, dict(lr=0.01, alpha=0.9)),
+    (ts.torch_adam_step, ref.adam_step, dict(lr=0.05, beta1=0.8, beta2=0.99)),
+]
+IDS = [p[0].__name__ for p in PAIRS]
+
+
+@pytest.mark.parametrize("mine, reference, hyper", PAIRS, ids=IDS)
+def test_one_step_matches_the_reference_on_random_states(mine, reference, hyper):
+    rng = np.random.default_rng(0)
+    names = dl.runner.state_names(reference, hyper)
+    for _ in range(50):
+        shape = tuple(rng.integers(1, 4, size=rng.integers(1, 3)))
+        x, g = rng.normal(size=shape), rng.normal(size=shape)
+        state = [np.abs(rng.normal(size=shape)) for _ in names]
+        extra = {"t": int(rng.integers(1, 20))} if "t" in reference.__code__.co_varnames else {}
+        got, want = mine(x, g, *state, **extra, **hyper), reference(x, g, *state, **extra, **hyper)
+        got, want = (got, want) if names else ((got,), (want,))
+        for a, b in zip(got, want, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("mine, reference, hyper", PAIRS, ids=IDS)
+def test_paths_match_the_reference(mine, reference, hyper):
+    land = dl.ravine(kappa=20)
+    a = dl.run(mine, land, [-1.5, 1.0], 200, **hyper)
+    b = dl.run(reference, land, [-1.5, 1.0], 200, **hyper)
+    np.testing.assert_allclose(a.xs, b.xs, rtol=1e-10, atol=1e-12)
+
+
+def test_adamw_is_torchs_decoupled_decay():
+    rng = np.random.default_rng(1)
+    x, g, m, v = rng.normal(size=3), rng.normal(size=3), rng.normal(size=3), np.abs(rng.normal(size=3))
+    got = ts.torch_adam_step(x, g, m, v, 5, lr=0.1, weight_decay=0.1, decoupled=True)
+    want = ref.adamw_step(x, g, m, v, 5, lr=0.1, weight_decay=0.1)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+def test_inputs_are_left_unchanged():
+    x, g, v = np.ones(3), np.full(3, 0.5), np.full(3, 0.25)
+    ts.torch_momentum_step(x, g, v, lr=0.1, beta=0.9)
+    assert np.array_equal(x, np.ones(3)) and np.array_equal(g, np.full(3, 0.5)) and np.array_equal(v, np.full(3, 0.25))
