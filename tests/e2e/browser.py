@@ -27,7 +27,9 @@ CHROMIUM = pathlib.Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 SCREENSHOTS = ROOT / "build" / "e2e-screenshots"
-VIEWPORT = {"width": 1600, "height": 1000}  # wide enough for a 10-inch figure beside the prompts
+# a laptop-sized window: every output must fit its notebook column with the file browser
+# open (NotebookPage.overflowing)
+VIEWPORT = {"width": 1280, "height": 900}
 
 # Settings of the throwaway JupyterLab user: no news pop-up, no update check, and no
 # autosave (the tests run the committed notebooks in place and must never write them).
@@ -320,6 +322,38 @@ class NotebookPage:
             "() => [...document.querySelectorAll('.jp-Notebook .jp-Cell')].flatMap((cell, i) =>"
             " [...cell.querySelectorAll(\".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']\")]"
             "   .map(o => [i, o.textContent.slice(0, 400)]))")
+
+    def open_file_browser(self):
+        """The left sidebar with the file browser, as a student usually has it."""
+        self.page.evaluate("() => window.jupyterapp.commands.execute('filebrowser:activate')")
+        self.page.wait_for_function("() => { const s = document.querySelector('.jp-FileBrowser');"
+                                    " return s && s.getBoundingClientRect().width > 100; }", timeout=30_000)
+        self.page.wait_for_timeout(500)   # let the notebook column settle to its new width
+
+    def overflowing(self):
+        """[(cell index, what, pixels)] of outputs that reach past the right edge of their
+        output area (cut off, or a horizontal scroll bar) in the window as it is."""
+        return self.page.evaluate("""() => {
+          const panel = window.jupyterapp.shell.currentWidget;
+          const out = [];
+          [...panel.node.querySelectorAll('.jp-Notebook .jp-Cell')].forEach((cell, i) => {
+            const area = cell.querySelector('.jp-OutputArea');
+            if (!area || !area.offsetParent) return;
+            const edge = Math.min(area.getBoundingClientRect().right, panel.node.getBoundingClientRect().right);
+            for (const el of area.querySelectorAll('canvas, img, .widget-box, .widget-slider, pre')) {
+              const r = el.getBoundingClientRect();
+              if (r.width > 0 && r.right > edge + 1) { out.push([i, el.tagName + '.' + el.className.split(' ')[0],
+                                                                  Math.round(r.right - edge)]); return; }
+            }
+            for (const o of area.querySelectorAll('.jp-OutputArea-output')) {
+              if (o.scrollWidth > o.clientWidth + 1) {
+                out.push([i, 'scrolls', o.scrollWidth - o.clientWidth]);
+                return;
+              }
+            }
+          });
+          return out;
+        }""")
 
     def broken_widgets(self):
         """Outputs where a widget failed to render."""

@@ -20,6 +20,7 @@ import pytest
 from tests.e2e.browser import (
     ROOT,
     SCREENSHOTS,
+    VIEWPORT,
     NotebookPage,
     cells_needing_student_code,
     move_slider_and_check,
@@ -65,6 +66,10 @@ def test_solution_notebook_runs_and_its_plots_follow_their_sliders(relpath, lab,
     shown = nb.shown_errors()
     assert not shown, f"{relpath}: red output boxes (errors or warnings on stderr) in cells: {shown}"
     assert not nb.broken_widgets(), f"{relpath}: widgets that failed to render: {nb.broken_widgets()}"
+    nb.open_file_browser()
+    wide = nb.overflowing()
+    assert not wide, (f"{relpath}: outputs wider than their cell in a {VIEWPORT['width']}-pixel window with the "
+                      f"file browser open (cell, element, pixels past the edge): {wide}")
     plots = nb.plots()
     assert plots, f"{relpath}: no interactive plot was rendered"
     displayed = nb.canvas_cells(model)
@@ -189,5 +194,34 @@ def test_a_broken_update_shows_its_error_and_fails_the_check(what, lab, page):
         assert error in shown, \
             f"the callback's error is not shown below the controls once the figure settled: {shown!r}"
         print(f"broken update ({what}) reported as:\n{message}")
+    finally:
+        remove_tree(folder)
+
+
+WIDE = '''%matplotlib widget
+import matplotlib.pyplot as plt
+fig = plt.figure(figsize=(14, 3))   # 1400 pixels: wider than any notebook column at 1280
+plt.plot([0, 1], [0, 1])
+plt.show()
+'''
+
+
+def test_the_width_check_sees_an_output_wider_than_its_cell(lab, page):
+    """The check the solution notebooks pass (no output wider than its cell with the file
+    browser open) fails where it should: on a 14-inch interactive figure."""
+    folder = ROOT / "build" / f"e2e-tmp-{secrets.token_hex(4)}"
+    folder.mkdir(parents=True)
+    try:
+        notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print('narrow')"),
+                                                   nbformat.v4.new_code_cell(WIDE)])
+        notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                           "language": "python"}
+        nbformat.write(notebook, folder / "wide.ipynb")
+        nb = NotebookPage(page, lab, (folder / "wide.ipynb").relative_to(ROOT).as_posix()).open()
+        nb.run_all()
+        page.wait_for_selector(".jp-OutputArea canvas", timeout=120_000)
+        nb.open_file_browser()
+        wide = nb.overflowing()
+        assert [cell for cell, _, _ in wide] == [1], wide
     finally:
         remove_tree(folder)

@@ -181,7 +181,9 @@ class LiveFigure:
     """Base class: subclasses build their axes in ``setup(figure)`` and redraw in
     ``draw(values)``."""
 
-    figsize = (10, 4.2)
+    # 8 inches (800 pixels at ipympl's 100 dpi) fit the notebook column of a 1280-pixel-wide
+    # JupyterLab with the file browser open (tests/e2e check that no output is wider)
+    figsize = (8.0, 3.6)
 
     def __init__(self, sliders, presets=None, title=None, hidden_settings=()):
         import ipywidgets as W
@@ -225,6 +227,12 @@ class LiveFigure:
     def values(self):
         return {k: w.value for k, w in self.sliders.items()}
 
+    def _fit(self, text):
+        """The title wrapped to the figure's width (many sliders would run past its edge)."""
+        import textwrap
+        chars = int(self.figure.get_figwidth() * 72 / (0.6 * self.title_artist.get_fontsize()))
+        return "\n".join(textwrap.wrap(text, chars, break_on_hyphens=False)) or text
+
     def settings_text(self, values=None):
         values = self.values if values is None else values
         return ", ".join(f"{k}={fmt(v)}" for k, v in values.items() if k not in self.hidden_settings)
@@ -253,7 +261,7 @@ class LiveFigure:
             values = self.values
             self.draw(values)
             prefix = f"{self.title}: " if self.title else ""
-            self.title_artist.set_text(prefix + self.settings_text(values))
+            self.title_artist.set_text(self._fit(prefix + self.settings_text(values)))
             self.title_artist.set_color("black")
         except Exception as e:
             self.errors.append_stderr(traceback.format_exc())
@@ -344,8 +352,10 @@ class LiveFigure:
         import ipywidgets as W
         from IPython.display import display
         controls = list(self.sliders.values())
-        rows = [W.HBox(controls[i:i + 3]) for i in range(0, len(controls), 3)]
+        # rows that wrap where the column is narrow, rather than run past its edge
+        wrap = W.Layout(flex_flow="row wrap")
+        rows = [W.HBox(controls[i:i + 3], layout=wrap) for i in range(0, len(controls), 3)]
         if self.buttons:
-            rows.append(W.HBox(self.buttons))
+            rows.append(W.HBox(self.buttons, layout=wrap))
         display(W.VBox(rows + [self.errors]))
         display(self.canvas)

@@ -8,12 +8,19 @@ PNG in the cell's outputs, because the canvas's display bundle carries one.
 import numpy as np
 from matplotlib.figure import Figure
 
-from descentlab.colors import style
+from descentlab.colors import marker, style
 from descentlab.live import LiveFigure, loss_limits, make_slider
 from descentlab.runner import run
 
 GRID = 160
 GAP_FLOOR = 1e-16  # the loss panel shows f(x) - f*, floored to stay on a log axis
+GAP_LABEL = "f(x) - f*  (drawn at 1e-16 when below)"   # the floor is stated on the figure
+ALONG = 8          # points per step when a 1-D path is drawn along the curve
+LOSS_MARKS = dict(ms=4)   # a marker on every tenth of a loss curve: the style survives greyscale
+
+
+def _every(n_points):
+    return max(1, n_points // 10)
 
 
 def _landscape_image(ax, land):
@@ -47,10 +54,25 @@ def _landscape_image(ax, land):
 
 
 def _xy(land, traj):
+    """The path as drawn: in 2-D its points; in 1-D each step follows the curve from x_t
+    to x_t+1 (ALONG points per step, the iterates at every ALONG-th), since a straight
+    chord from one point of the curve to the next would cut across it."""
     xs = traj.xs
     if land.dim == 1:
-        return xs[:, 0], traj.losses
+        x = xs[:, 0]
+        if len(x) < 2:
+            return x, traj.losses
+        frac = np.arange(ALONG) / ALONG
+        with np.errstate(over="ignore", invalid="ignore"):
+            seg = (x[:-1, None] + (x[1:] - x[:-1])[:, None] * frac).ravel()
+            seg = np.append(seg, x[-1])
+            y = np.asarray(land.f(seg[:, None]), dtype=float)
+        return seg, y
     return xs[:, 0], xs[:, 1]
+
+
+def _path_marks(land):
+    return {"markevery": ALONG} if land.dim == 1 else {}
 
 
 def _gap(land, traj):
@@ -71,8 +93,9 @@ def _styles(names):
         k = seen.get(st["color"], 0)
         seen[st["color"]] = k + 1
         if k:
-            ls, marker = _VARIANTS[k % len(_VARIANTS)]
-            st.update(linestyle=ls, marker=marker)
+            variants = [v for v in _VARIANTS if v[0] != st["linestyle"]]
+            ls, mark = variants[(k - 1) % len(variants)]
+            st.update(linestyle=ls, marker=mark)
         out[name] = st
     return out
 
@@ -86,11 +109,13 @@ def paths_figure(land, trajectories, title=None, figsize=(10, 4)):
     for name, traj in trajectories.items():
         x, y = _xy(land, traj)
         st = {"marker": ".", **styles[name]}
-        ax_path.plot(x, y, ms=3, lw=1.3, label=name, zorder=3, **st)
-        ax_loss.semilogy(_gap(land, traj), lw=1.5, label=name, **{k: v for k, v in st.items() if k != "marker"})
+        ax_path.plot(x, y, ms=3, lw=1.3, label=name, zorder=3, **_path_marks(land), **st)
+        loss_st = {**st, "marker": st["marker"] if st["marker"] != "." else marker(name)}
+        gap = _gap(land, traj)
+        ax_loss.semilogy(gap, lw=1.5, label=name, markevery=_every(len(gap)), **LOSS_MARKS, **loss_st)
         ax_path.plot(x[:1], y[:1], marker="o", ms=7, color="0.2", mfc="white", zorder=5, ls="none")
     ax_loss.set_xlabel("step")
-    ax_loss.set_ylabel("f(x) - f*")
+    ax_loss.set_ylabel(GAP_LABEL)
     ax_loss.legend(loc="upper right", fontsize=8)
     ax_loss.grid(True, which="major", alpha=0.3)
     if title:
@@ -159,13 +184,15 @@ class Explorer(LiveFigure):
         self.ax_path, self.ax_loss = figure.subplots(1, 2, width_ratios=[1.1, 1])
         self._draw_background(self.landscape_for(self.values))
         self._lines, self._loss_lines = {}, {}
+        marks = _path_marks(self.landscape_for(self.values))
         for p in self.paths:
             st = style(p.label)
-            self._lines[p.label], = self.ax_path.plot([], [], marker=".", ms=3, lw=1.3, zorder=3, **st)
-            self._loss_lines[p.label], = self.ax_loss.semilogy([], [], lw=1.5, label=p.label, **st)
+            self._lines[p.label], = self.ax_path.plot([], [], marker=".", ms=3, lw=1.3, zorder=3, **marks, **st)
+            self._loss_lines[p.label], = self.ax_loss.semilogy([], [], lw=1.5, label=p.label,
+                                                               marker=marker(p.label), **LOSS_MARKS, **st)
         self._start, = self.ax_path.plot([], [], marker="o", ms=7, color="0.2", mfc="white", zorder=5, ls="none")
         self.ax_loss.set_xlabel("step")
-        self.ax_loss.set_ylabel("f(x) - f*")
+        self.ax_loss.set_ylabel(GAP_LABEL)
         self.ax_loss.grid(True, alpha=0.3)
 
     def _draw_background(self, land):
@@ -196,6 +223,7 @@ class Explorer(LiveFigure):
             gap = _gap(land, traj)
             gaps.append(gap)
             self._loss_lines[p.label].set_data(np.arange(len(gap)), gap)
+            self._loss_lines[p.label].set_markevery(_every(len(gap)))
             self._loss_lines[p.label].set_label(f"{p.label}: {_outcome(gap)}")
         self._start.set_data(x0[:1], [land.value(x0)] if land.dim == 1 else x0[1:2])
         finite = np.concatenate([g[np.isfinite(g)] for g in gaps]) if gaps else np.array([])
