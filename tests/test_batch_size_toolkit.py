@@ -152,7 +152,7 @@ def independent_batches(n, batch_size, rng, drop_last=False):
 
 def test_the_floor_prediction_matches_a_simulation(small):
     B, lr = 4, 0.02
-    run = record_run(small, independent_batches, mse_gradient, B, lr, 60, np.random.default_rng(0), w0=small.w_star)
+    run = record_run(small, train, B, lr, 60, np.random.default_rng(0), w0=small.w_star, batches=independent_batches)
     measured = np.mean(run.losses[len(run.losses) // 10:] - small.loss_min)
     assert measured == pytest.approx(small.predicted_floor(lr, B, small_lr=False), rel=0.2)
 
@@ -161,7 +161,7 @@ def test_reshuffling_lowers_the_floor_when_an_epoch_is_short():
     """Within an epoch the batch errors of a shuffled pass sum to zero (at fixed w): when
     the weights remember a good part of an epoch, the floor ends below the prediction."""
     p = make_regression(n=300, d=3, noise=0.3, corr=0.5, seed=4)
-    runs = {fn.__name__: record_run(p, fn, mse_gradient, 4, 0.02, 60, np.random.default_rng(1), w0=p.w_star)
+    runs = {fn.__name__: record_run(p, train, 4, 0.02, 60, np.random.default_rng(1), w0=p.w_star, batches=fn)
             for fn in (independent_batches, minibatch_indices)}
     floor = {k: np.mean(r.losses[len(r.losses) // 10:] - p.loss_min) for k, r in runs.items()}
     assert floor["minibatch_indices"] < 0.75 * floor["independent_batches"]
@@ -173,7 +173,7 @@ def test_reshuffling_lowers_the_floor_when_an_epoch_is_short():
 @pytest.mark.parametrize("B, lr, epochs", [(1, 0.01, 2), (7, 0.05, 3), (64, 0.1, 2), (300, 0.2, 4)])
 def test_record_run_trains_exactly_like_train_minibatch_sgd(small, B, lr, epochs):
     w0 = np.array([1.0, -1.0, 0.5])
-    run = record_run(small, minibatch_indices, mse_gradient, B, lr, epochs, np.random.default_rng(9), w0=w0)
+    run = record_run(small, train, B, lr, epochs, np.random.default_rng(9), w0=w0)
     w, losses = train(small.X, small.y, B, lr, epochs, np.random.default_rng(9), w0=w0)
     np.testing.assert_allclose(run.final, w, rtol=1e-12)
     np.testing.assert_allclose(run.epoch_losses, losses, rtol=1e-12)
@@ -188,39 +188,92 @@ def test_record_run_trains_exactly_like_train_minibatch_sgd(small, B, lr, epochs
 
 
 def test_record_run_thins_the_loss_records_not_the_path(small):
-    run = record_run(small, minibatch_indices, mse_gradient, 1, 0.001, 1, np.random.default_rng(0),
-                     records_per_epoch=30)
+    run = record_run(small, train, 1, 0.001, 1, np.random.default_rng(0), records_per_epoch=30)
     assert len(run.path) == small.n + 1
     assert 30 <= len(run.losses) - 1 <= 31
 
 
+def test_record_run_watches_the_reference_train_minibatch_sgd(small):
+    from grader import reference
+    from grader.reference import batch_size as module
+    before = (module.mse_gradient, module.minibatch_indices)
+    run = record_run(small, reference.train_minibatch_sgd, 16, 0.05, 3, np.random.default_rng(2))
+    w, losses = reference.train_minibatch_sgd(small.X, small.y, 16, 0.05, 3, np.random.default_rng(2))
+    np.testing.assert_allclose(run.final, w, rtol=1e-12)
+    np.testing.assert_allclose(run.epoch_losses, losses, rtol=1e-12)
+    assert (module.mse_gradient, module.minibatch_indices) == before     # the names are restored
+
+
+def test_record_run_follows_a_loop_that_updates_in_place(small):
+    def in_place(X, y, batch_size, lr, epochs, rng, w0=None):
+        w = np.zeros(X.shape[1]) if w0 is None else np.array(w0, dtype=float)
+        losses = []
+        for _ in range(epochs):
+            for idx in minibatch_indices(len(y), batch_size, rng):
+                w -= lr * mse_gradient(w, X[idx], y[idx])
+            losses.append(np.mean((X @ w - y) ** 2))
+        return w, np.array(losses)
+
+    a = record_run(small, in_place, 8, 0.05, 2, np.random.default_rng(0))
+    b = record_run(small, train, 8, 0.05, 2, np.random.default_rng(0))
+    np.testing.assert_allclose(a.path, b.path, rtol=1e-12)
+
+
+def test_record_run_needs_the_function_to_call_mse_gradient(small):
+    def no_gradient(X, y, batch_size, lr, epochs, rng, w0=None):
+        return np.zeros(X.shape[1]), np.zeros(epochs)
+
+    with pytest.raises(RuntimeError, match="must call it once per batch"):
+        record_run(small, no_gradient, 8, 0.05, 2, np.random.default_rng(0))
+
+
+def test_record_run_restores_the_names_when_the_run_fails(small):
+    def broken(X, y, batch_size, lr, epochs, rng, w0=None):
+        mse_gradient(np.zeros(X.shape[1]), X[:2], y[:2])
+        raise ValueError("student bug")
+
+    with pytest.raises(ValueError, match="student bug"):
+        record_run(small, broken, 8, 0.05, 2, np.random.default_rng(0), batches=independent_batches)
+    assert globals()["mse_gradient"].__name__ == "mse_gradient"
+    assert globals()["minibatch_indices"].__name__ == "minibatch_indices"
+
+
+def test_the_toolkit_has_no_training_loop_of_its_own():
+    import inspect
+    import re
+
+    import descentlab.batch_plot as module
+    source = inspect.getsource(module)
+    assert not re.search(r"-=?\s*lr\s*\*", source), "batch_plot must run the student's train_minibatch_sgd"
+
+
 def test_first_and_diverged(small):
-    run = record_run(small, minibatch_indices, mse_gradient, 16, 0.05, 3, np.random.default_rng(0))
+    run = record_run(small, train, 16, 0.05, 3, np.random.default_rng(0))
     target = small.loss_min + 0.1
     k = run.first("examples", target)
     assert k is not None and small.loss(run.path[run.updates[run.examples == k][0]]) < target
     assert run.first("updates", small.loss_min - 1) is None
     assert not run.diverged
     too_big = 1.05 * small.max_stable_lr
-    blown = record_run(small, minibatch_indices, mse_gradient, small.n, too_big, 300, np.random.default_rng(0))
+    blown = record_run(small, train, small.n, too_big, 300, np.random.default_rng(0))
     assert blown.diverged
 
 
 def test_a_run_that_blows_up_stops_early(small):
-    run = record_run(small, minibatch_indices, mse_gradient, 4, 50.0, 5, np.random.default_rng(0))
+    run = record_run(small, train, 4, 50.0, 5, np.random.default_rng(0))
     assert run.diverged and len(run.epoch_losses) == 1
 
 
 def test_first_gives_plain_numbers_and_time_is_processor_time(small):
-    run = record_run(small, minibatch_indices, mse_gradient, 8, 0.05, 2, np.random.default_rng(0))
+    run = record_run(small, train, 8, 0.05, 2, np.random.default_rng(0))
     target = small.loss_min + 0.1
     assert type(run.first("examples", target)) is int and type(run.first("seconds", target)) is float
     assert np.all(np.diff(run.seconds) >= 0) and run.seconds[0] == 0.0
-    again = record_run(small, minibatch_indices, mse_gradient, 8, 0.05, 2, np.random.default_rng(0))
+    again = record_run(small, train, 8, 0.05, 2, np.random.default_rng(0))
     best = fastest_timing([run, again])
     np.testing.assert_array_equal(best.losses, run.losses)
     assert np.all(best.seconds <= np.maximum(run.seconds, again.seconds) + 1e-12)
-    other = record_run(small, minibatch_indices, mse_gradient, 8, 0.05, 2, np.random.default_rng(1))
+    other = record_run(small, train, 8, 0.05, 2, np.random.default_rng(1))
     with pytest.raises(ValueError, match="same computation"):
         fastest_timing([run, other])
 
@@ -234,7 +287,7 @@ def test_batch_size_options():
 # The static figure
 # ---------------------------------------------------------------------------------------
 def test_runs_figure_draws_every_run_in_every_panel(small):
-    runs = {f"B = {B}": record_run(small, minibatch_indices, mse_gradient, B, 0.01 * B, 2, np.random.default_rng(0))
+    runs = {f"B = {B}": record_run(small, train, B, 0.01 * B, 2, np.random.default_rng(0))
             for B in (2, 8)}
     fig = runs_figure(small, runs)
     path, ex, up = fig.axes[:3]
@@ -271,8 +324,8 @@ def test_log_ticks_are_plain_text_without_minor_ticks():
 
 
 def test_a_diverging_run_is_labelled_and_does_not_flatten_the_others(small):
-    runs = {"fine": record_run(small, minibatch_indices, mse_gradient, 8, 0.05, 2, np.random.default_rng(0)),
-            "blown": record_run(small, minibatch_indices, mse_gradient, 8, 3.0, 2, np.random.default_rng(0))}
+    runs = {"fine": record_run(small, train, 8, 0.05, 2, np.random.default_rng(0)),
+            "blown": record_run(small, train, 8, 3.0, 2, np.random.default_rng(0))}
     fig = runs_figure(small, runs, panels=("examples",))
     ax = fig.axes[0]
     assert any("diverged" in t.get_text() for t in ax.get_legend().get_texts())
@@ -283,7 +336,7 @@ def test_a_diverging_run_is_labelled_and_does_not_flatten_the_others(small):
 # The interactive explorer
 # ---------------------------------------------------------------------------------------
 def make(problem, **kw):
-    return explore_batch(problem, minibatch_indices, mse_gradient, **{"batch_size": 16, "lr": 0.05, "epochs": 2, **kw})
+    return explore_batch(problem, train, **{"batch_size": 16, "lr": 0.05, "epochs": 2, **kw})
 
 
 def test_moving_a_slider_updates_the_same_artists(small):
@@ -309,7 +362,7 @@ def test_lr_and_epochs_sliders_drive_the_run(small):
 
 
 def test_the_chosen_weights_are_drawn(data):
-    ex = explore_batch(data, minibatch_indices, mse_gradient, batch_size=64, lr=0.1, epochs=1, weights=(2, 5))
+    ex = explore_batch(data, train, batch_size=64, lr=0.1, epochs=1, weights=(2, 5))
     assert ex.ax_path.get_xlabel() == "w[2]" and ex.ax_path.get_ylabel() == "w[5]"
     np.testing.assert_allclose(ex._path.get_xydata()[-1], ex.run.final[[2, 5]])
 
@@ -325,21 +378,18 @@ def test_full_batch_and_divergence_are_labelled(small):
 
 
 def test_unimplemented_functions_are_labelled_not_raised(small):
-    ex = explore_batch(small, todo, mse_gradient)
+    ex = explore_batch(small, todo)
     labels = [t.get_text() for t in ex.ax_ex.get_legend().get_texts()]
     assert any("not implemented yet" in t for t in labels) and ex.run is None
 
 
 def test_an_error_in_student_code_is_shown_and_raised(small):
-    calls = {"n": 0}
-
-    def flaky(w, X, y):
-        calls["n"] += 1
-        if calls["n"] > 50:
+    def flaky(X, y, batch_size, lr, epochs, rng, w0=None):
+        if batch_size == 1:
             raise ValueError("student bug")
-        return mse_gradient(w, X, y)
+        return train(X, y, batch_size, lr, epochs, rng, w0)
 
-    ex = explore_batch(small, minibatch_indices, flaky, batch_size=64, epochs=1)
+    ex = explore_batch(small, flaky, batch_size=64, epochs=1)
     with pytest.raises(ValueError, match="student bug"):
         ex.sliders["batch_size"].value = 1
     assert "student bug" in ex.figure._suptitle.get_text()

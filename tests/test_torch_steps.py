@@ -55,3 +55,28 @@ def test_inputs_are_left_unchanged():
     x, g, v = np.ones(3), np.full(3, 0.5), np.full(3, 0.25)
     ts.torch_momentum_step(x, g, v, lr=0.1, beta=0.9)
     assert np.array_equal(x, np.ones(3)) and np.array_equal(g, np.full(3, 0.5)) and np.array_equal(v, np.full(3, 0.25))
+
+
+@pytest.mark.parametrize("mine, reference, hyper", PAIRS, ids=IDS)
+def test_step_per_lr_is_one_run_per_lr(mine, reference, hyper):
+    """dl.step_per_lr: a stack of runs, one lr each, with the step called at a float lr."""
+    lrs = np.array([0.3, 1.0, 2.5]) * hyper["lr"]
+    rest = {k: v for k, v in hyper.items() if k != "lr"}
+    land = dl.ravine(kappa=20)
+    names = dl.runner.state_names(reference, hyper)
+    x = np.tile(np.array([-1.5, 1.0])[:, None], (1, 3))   # (dim, runs): the landscape's layout
+    state = [np.zeros_like(x) for _ in names]
+    calls = []
+
+    def watched(*args, **kw):
+        calls.append(kw["lr"])
+        return reference(*args, **kw)
+
+    for t in range(1, 41):
+        extra = {"t": t} if "t" in reference.__code__.co_varnames else {}
+        out = dl.step_per_lr(watched, x, land.grad(x), *state, lr=lrs, **extra, **rest)
+        x, *state = out if names else (out,)
+    assert all(isinstance(c, float) for c in calls)
+    for j, lr in enumerate(lrs):
+        single = dl.run(reference, land, [-1.5, 1.0], 40, lr=float(lr), **rest)
+        np.testing.assert_allclose(x[:, j], single.final, rtol=1e-9, atol=1e-12)

@@ -51,7 +51,8 @@ from tqdm.auto import tqdm
 import descentlab as dl
 from descentlab.plots import show_paths
 from descentlab.schedules_plot import Schedule, explore_schedules, schedule_color, show_schedules
-from descentlab.schedules_problems import MLPTask, NoisyQuadratic, schedule_values
+from descentlab.schedules_problems import MLPTask, NoisyQuadratic, remembered, schedule_values
+from descentlab.torch_steps import torch_adam_step
 
 # %matplotlib inline
 # %config InlineBackend.print_figure_kwargs = {"bbox_inches": None}  # our figures lay themselves out: draw each once
@@ -79,21 +80,48 @@ fast = problem.sgd(np.full(steps, 0.2), x0, runs=1, seed=1)
 slow = problem.sgd(np.full(steps, 0.01), x0, runs=1, seed=1)
 show_paths(problem, {"lr 0.2": fast.path(), "lr 0.01": slow.path()},
            title="SGD with a constant rate: one noisy run each, 300 steps from (-1.8, 1.5)")
-early = fast.losses[0, 20:41].mean()
-print(f"lr = 0.2:  mean loss over steps 20-40 {early:.3f}, over steps 200-300 {fast.losses[0, 200:].mean():.3f}")
+print(f"lr = 0.2:  mean loss over steps 20-40 {fast.losses[0, 20:41].mean():.3f}, "
+      f"over steps 200-300 {fast.losses[0, 200:].mean():.3f}")
 print(f"lr = 0.01: loss after 30 steps {slow.losses[0, 30]:.3f}, after 300 steps {slow.losses[0, -1]:.3f}")
-dl.claim("with lr = 0.2 the loss averages below 0.3 over steps 20 to 40, "
-         "with lr = 0.01 it is still above 0.5 at step 30",
-         early < 0.3 and slow.losses[0, 30] > 0.5)
-dl.claim("with lr = 0.2 the run then keeps bouncing: its loss over the last 100 steps averages above 0.1 "
-         "and is no lower than over the 100 steps before", fast.losses[0, 200:].mean() > 0.1
-         and fast.losses[0, 200:].mean() > 0.7 * fast.losses[0, 100:200].mean())
+
+
+# Each claim below is an experiment of its setting; dl.robust_claim runs it as shown and, in the
+# course's tests, also at other seeds, longer runs and moved starts. `remembered` runs a setting
+# only once, however many claims read it.
+@remembered
+def one_run_each(seed, steps, x0, lr_fast, lr_slow):
+    """The loss along one noisy run at each of two constant rates."""
+    return (problem.sgd(np.full(steps, lr_fast), x0, runs=1, seed=seed).losses[0],
+            problem.sgd(np.full(steps, lr_slow), x0, runs=1, seed=seed).losses[0])
+
+
+def fast_then_slow(**setting):
+    fast_loss, slow_loss = one_run_each(**setting)
+    early = fast_loss[20:41].mean()
+    return early < 0.3 and slow_loss[30] > 0.5, f"{early:.3f} over steps 20-40, {slow_loss[30]:.3f} at step 30"
+
+
+def keeps_bouncing(**setting):
+    fast_loss, _ = one_run_each(**setting)
+    last, before = fast_loss[-100:].mean(), fast_loss[-200:-100].mean()
+    return last > 0.1 and last > 0.7 * before, f"last 100 steps {last:.3f}, the 100 before {before:.3f}"
+
+
+shown = dict(seed=1, steps=steps, x0=x0, lr_fast=0.2, lr_slow=0.01)
+ten_seeds = {"seed": range(2, 12)}  # one run is one draw of the noise: try ten more
+dl.robust_claim("with lr = 0.2 the loss averages below 0.3 over steps 20 to 40, "
+                "with lr = 0.01 it is still above 0.5 at step 30",
+                fast_then_slow, shown, fixed=["lr_fast", "lr_slow"], vary=ten_seeds)
+dl.robust_claim("with lr = 0.2 the run then keeps bouncing: its loss over the last 100 steps averages above 0.1 "
+                "and at least 0.7 times its average over the 100 steps before",
+                keeps_bouncing, shown, fixed=["lr_fast", "lr_slow"], vary=ten_seeds)
 
 # %% [markdown] id="611faca3"
 # The large rate reaches the bottom of the bowl within about 20 steps, and then never
 # settles: it keeps jumping around in a cloud, its loss averaging above 0.1 and not
-# improving any more. The small rate crawls: after 30 steps it is still far out on the
-# flat direction $x_0$. It ends lower than the large rate, but is it done?
+# improving any more (on this run and on ten other draws of the noise). The small rate
+# crawls: after 30 steps it is still far out on the flat direction $x_0$. It ends lower
+# than the large rate, but is it done?
 #
 # ### The noise floor
 #
@@ -112,15 +140,27 @@ dl.claim("with lr = 0.2 the run then keeps bouncing: its loss over the last 100 
 # \quad\text{for small } \eta h_i .$$
 #
 # Two things follow. The floor is **proportional to the rate** (while $\eta h$ is small):
-# halve $\eta$, halve the floor. And the distance to the minimum shrinks by a factor $(1 - \eta h)$ per step, so
-# a small rate needs many steps, about $1/(2\eta h)$ for the loss of a coordinate to
-# settle: 100 steps for $\eta = 0.01$ along $h_0 = 0.5$.
+# halve $\eta$, halve the floor. And a small rate needs many steps to get there. The
+# mean of $x$ shrinks by a factor $(1 - \eta h)$ per step, so the loss's excess over the
+# floor shrinks by $(1 - \eta h)^2 \approx e^{-2\eta h}$: it falls by a factor $e$ every
+# $1/(2\eta h)$ steps (its *e-folding time*: 100 steps for $\eta = 0.01$ along
+# $h_0 = 0.5$). To shrink the excess to 5% of what it was takes $\ln 20 \approx 3$
+# of those, about $1.5/(\eta h)$ steps: 300 for $\eta = 0.01$ along $h_0$.
 # `problem.noise_floor(lr)` evaluates the formula. Check it against the mean loss of
 # 500 independent runs:
 
 # %% id="236a6c36"
 runs = 500
-constant = {f"constant lr={lr}": problem.sgd(np.full(steps, lr), x0, runs=runs, seed=1) for lr in (0.01, 0.05, 0.2)}
+
+
+@remembered
+def constant_rates(seed, steps, x0):
+    """500 noisy runs at each of three constant rates, on the same noise draws."""
+    return {f"constant lr={lr}": problem.sgd(np.full(steps, lr), x0, runs=runs, seed=seed) for lr in (0.01, 0.05, 0.2)}
+
+
+shown = dict(seed=1, steps=steps, x0=x0)
+constant = constant_rates(**shown)
 colors = dict(zip(constant, ["#0072B2", "#009E73", "#D55E00"], strict=True))
 show_schedules(problem, constant, title="constant rates: mean loss of 500 runs", colors=colors)
 for name, run in constant.items():
@@ -129,16 +169,22 @@ for name, run in constant.items():
           f"after 300 steps {run.final_loss:.4f}")
 
 # %% id="1cb9f29e"
-for lr in (0.05, 0.2):
-    run = constant[f"constant lr={lr}"]
-    dl.claim(f"with lr = {lr} the mean loss settles at the predicted floor (within 5%)",
-             abs(run.tail_loss(100) / problem.noise_floor(lr) - 1) < 0.05,
-             f"measured {run.tail_loss(100):.4f}, predicted {problem.noise_floor(lr):.4f}")
-slow_mean = constant["constant lr=0.01"].final_loss
-dl.claim("after 300 steps lr = 0.01 is still more than 5 times above its own floor",
-         slow_mean > 5 * problem.noise_floor(0.01), f"{slow_mean:.4f} vs floor {problem.noise_floor(0.01):.4f}")
-dl.claim("after 300 steps lr = 0.01 is still above the floor of the five times larger rate 0.05",
-         slow_mean > problem.noise_floor(0.05))
+def at_the_floor(**setting):
+    errors = {lr: constant_rates(**setting)[f"constant lr={lr}"].tail_loss(100) / problem.noise_floor(lr) - 1
+              for lr in (0.05, 0.2)}
+    return all(abs(e) < 0.05 for e in errors.values()), f"relative errors {errors}"
+
+
+def slow_still_above(**setting):
+    slow_mean = constant_rates(**setting)["constant lr=0.01"].final_loss
+    return (slow_mean > 5 * problem.noise_floor(0.01) and slow_mean > problem.noise_floor(0.05),
+            f"{slow_mean:.4f}, floors {problem.noise_floor(0.01):.4f} (0.01), {problem.noise_floor(0.05):.4f} (0.05)")
+
+
+dl.robust_claim("with lr = 0.05 and lr = 0.2 the mean loss over the last 100 steps is the predicted floor "
+                "(within 5%)", at_the_floor, shown)
+dl.robust_claim("after 300 steps lr = 0.01 is still more than 5 times above its own floor, and above the floor "
+                "of the five times larger rate 0.05", slow_still_above, shown, fixed=["steps"])
 
 # %% [markdown] id="947f54e4"
 # The measured floors match the formula within 5%, and the small rate pays for its low
@@ -251,11 +297,12 @@ print(torch_lrs(lambda opt: sched.StepLR(opt, step_size=3, gamma=0.5), lr0=0.1, 
 
 # %% id="35941dbe" nbgrader={"grade": false, "grade_id": "step_decay", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def step_decay(step, lr0, step_size, gamma):
-    """Step decay (torch.optim.lr_scheduler.StepLR).
+    """Step decay (torch.optim.lr_scheduler.StepLR): the learning rate of one update.
 
-    step: the 0-based index of the update (an int >= 0).
-    Returns lr0 * gamma ** (step // step_size) as a float: lr0 for updates
-    0 .. step_size - 1, lr0 * gamma for the next step_size updates, and so on.
+    step: the 0-based index of the update (an int >= 0; 0 is the first update).
+    lr0: the rate of updates 0 .. step_size - 1. step_size: how many consecutive
+    updates share one rate. gamma: the factor the rate is multiplied by at the end of
+    every step_size updates. Returns a float (section 3 gives the formula).
     """
     ### BEGIN SOLUTION
     return float(lr0 * gamma ** (step // step_size))
@@ -307,8 +354,15 @@ gradeclient.check("step_decay", step_decay, "random")
 # 100 updates. The dotted lines are the noise floors of the rate in force at each step.
 
 # %% id="547fda9d"
-stairs = problem.sgd(schedule_values(step_decay, 400, lr0=0.2, step_size=100, gamma=0.5), x0, runs=runs, seed=1)
-steep = problem.sgd(schedule_values(step_decay, 400, lr0=0.2, step_size=100, gamma=0.3), x0, runs=runs, seed=1)
+@remembered
+def halving_and_steeper(seed, lr0, steps, x0):
+    """500 runs each of step decay every 100 updates, with gamma 0.5 and with gamma 0.3."""
+    return tuple(problem.sgd(schedule_values(step_decay, steps, lr0=lr0, step_size=100, gamma=gamma), x0,
+                             runs=runs, seed=seed) for gamma in (0.5, 0.3))
+
+
+shown = dict(seed=1, lr0=0.2, steps=400, x0=x0)
+stairs, steep = halving_and_steeper(**shown)
 show_schedules(problem, {"step decay, gamma=0.5": stairs, "step decay, gamma=0.3": steep},
                colors={"step decay, gamma=0.3": "#56B4E9"}, title="step decay every 100 steps: mean loss of 500 runs")
 print("stage   rate     floor    mean loss over the last 20 steps of the stage")
@@ -318,28 +372,49 @@ for stage in range(4):
     print(f"{stage}       {lr:.4f}   {problem.noise_floor(lr):.4f}   {stairs.losses[:, end - 20:end + 1].mean():.4f}")
 
 # %% id="c26f3505"
-for stage in range(4):
-    end = 100 * (stage + 1)
-    lr = stairs.lrs[end - 1]
-    measured = stairs.losses[:, end - 20:end + 1].mean()
-    dl.claim(f"with gamma = 0.5, at the end of stage {stage} the loss sits at the floor of the current rate "
-             "(within 5%)",
-             abs(measured / problem.noise_floor(lr) - 1) < 0.05,
-             f"measured {measured:.4f}, floor {problem.noise_floor(lr):.4f}")
+def stages_on_their_floors(**setting):
+    halving, _ = halving_and_steeper(**setting)
+    errors = []
+    for stage in range(4):
+        end = 100 * (stage + 1)
+        errors.append(halving.losses[:, end - 20:end + 1].mean() / problem.noise_floor(halving.lrs[end - 1]) - 1)
+    return max(map(abs, errors)) < 0.15, f"relative errors {np.round(errors, 3)}"
+
+
+def last_stage_lags(**setting):
+    _, steeper = halving_and_steeper(**setting)
+    ratio = steeper.losses[:, -21:].mean() / problem.noise_floor(steeper.lrs[-1])
+    return ratio > 1.5, f"{ratio:.2f} times its floor"
+
+
+def steeper_ends_lower(**setting):
+    halving, steeper = halving_and_steeper(**setting)
+    return steeper.tail_loss(20) < halving.tail_loss(20), f"{steeper.tail_loss(20):.4f} vs {halving.tail_loss(20):.4f}"
+
+
 lr_last = steep.lrs[-1]
 lag = steep.losses[:, -21:].mean() / problem.noise_floor(lr_last)
 print(f"gamma = 0.3: in the last stage the loss is {lag:.2f} times the floor of its rate {lr_last:.4f}")
-dl.claim("with gamma = 0.3 the last stage ends more than 1.5 times above its floor", lag > 1.5)
-dl.claim("even so, gamma = 0.3 ends lower than gamma = 0.5", steep.tail_loss(20) < stairs.tail_loss(20))
+dl.robust_claim("with gamma = 0.5, at the end of each of the four stages the loss is within 15% of the floor of "
+                "the current rate", stages_on_their_floors, shown)
+dl.robust_claim("with gamma = 0.3 the last stage ends more than 1.5 times above its floor", last_stage_lags, shown)
+dl.robust_claim("after these four stages (400 updates), gamma = 0.3 ends lower than gamma = 0.5",
+                steeper_ends_lower, shown, fixed=["steps"])
+twelve = halving_and_steeper(**{**shown, "steps": 1200})
+dl.robust_claim("after twelve stages (1200 updates) it is the other way round: gamma = 0.3 ends higher",
+                lambda **setting: not steeper_ends_lower(**setting)[0], {**shown, "steps": 1200}, fixed=["steps"])
+print(f"after 1200 updates: gamma = 0.3 at {twelve[1].tail_loss(20):.5f}, gamma = 0.5 at {twelve[0].tail_loss(20):.5f}")
 
 
 # %% [markdown] id="4de99d66"
-# With $\gamma = 0.5$ every stage ends on the floor of its rate (within 5%): each
-# halving of the rate about halves the loss, one stair at a time. With $\gamma = 0.3$ the
-# rate falls faster than the loss can follow: a smaller rate also needs more steps, about
-# $1/(2\eta h)$, to settle, and in the last stage ($\eta = 0.0054$) the loss ends well
-# above its floor. It still ends lower than with $\gamma = 0.5$: the floor it is chasing
-# is lower. That is the trade-off every schedule makes.
+# With $\gamma = 0.5$ every stage ends near the floor of its rate (within 15%, the last
+# and slowest stage lagging most): each halving of the rate about halves the loss, one
+# stair at a time. With $\gamma = 0.3$ the rate falls faster than the loss can follow: a
+# smaller rate also has a longer e-folding time $1/(2\eta h)$, and in the last stage
+# ($\eta = 0.0054$, e-folding time 185 steps along $h_0$) the loss ends well above its
+# floor. After four stages it still ends lower than with $\gamma = 0.5$: the floor it is
+# chasing is lower. Keep going for twelve stages and it ends *higher*: its rate becomes so
+# small that the loss hardly moves any more. That is the trade-off every schedule makes.
 #
 # ## 4. Exponential decay
 #
@@ -352,10 +427,12 @@ dl.claim("even so, gamma = 0.3 ends lower than gamma = 0.5", steep.tail_loss(20)
 
 # %% id="28441b54" nbgrader={"grade": false, "grade_id": "exponential_decay", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def exponential_decay(step, lr0, gamma):
-    """Exponential decay (torch.optim.lr_scheduler.ExponentialLR).
+    """Exponential decay (torch.optim.lr_scheduler.ExponentialLR): the learning rate of
+    one update.
 
-    step: the 0-based index of the update. Returns lr0 * gamma ** step as a float
-    (lr0 at step 0).
+    step: the 0-based index of the update. lr0: the rate of update 0. gamma: the factor
+    the rate is multiplied by after every update. Returns a float (section 4 gives the
+    formula).
     """
     ### BEGIN SOLUTION
     return float(lr0 * gamma ** step)
@@ -451,11 +528,12 @@ dl.claim("in between, the exponential schedule is below the staircase", np.all(s
 
 # %% id="11779bad" nbgrader={"grade": false, "grade_id": "cosine_annealing", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def cosine_annealing(step, lr0, T_max, lr_min=0.0):
-    """Cosine annealing from lr0 at step 0 to lr_min at step T_max, lr_min after
-    (torch.optim.lr_scheduler.CosineAnnealingLR up to T_max).
+    """Cosine annealing: the learning rate of update ``step`` (0-based).
 
-    Returns lr_min + (lr0 - lr_min) * (1 + cos(pi * step / T_max)) / 2 for
-    step < T_max and lr_min for step >= T_max, as a float.
+    Half a cosine from lr0 at step 0 down to lr_min at step T_max, and lr_min for
+    every step from T_max on (torch.optim.lr_scheduler.CosineAnnealingLR gives the
+    same rates for steps 0 .. T_max, then climbs again). Returns a float (section 5
+    gives the formula).
     """
     ### BEGIN SOLUTION
     if step >= T_max:
@@ -540,13 +618,13 @@ gradeclient.check("cosine_annealing", cosine_annealing, "defaults")
 
 # %% id="7d7f7d28" nbgrader={"grade": false, "grade_id": "warmup_cosine", "locked": false, "schema_version": 3, "solution": true, "task": false}
 def warmup_cosine(step, lr0, warmup_steps, total_steps, lr_min=0.0):
-    """Linear warmup, then cosine annealing.
+    """Linear warmup, then cosine annealing: the learning rate of update ``step`` (0-based).
 
-    step < warmup_steps:                 lr0 * (step + 1) / warmup_steps
-    warmup_steps <= step < total_steps:  cosine from lr0 at step warmup_steps
-                                         to lr_min at step total_steps
-    step >= total_steps:                 lr_min
-    Returns a float.
+    The first warmup_steps updates climb linearly to lr0, as torch's LinearLR does
+    (update 0 already has a nonzero rate; update warmup_steps - 1 has lr0). From step
+    warmup_steps a cosine runs from lr0 down to lr_min at step total_steps (the warmup
+    counts towards total_steps), and every step from total_steps on has lr_min.
+    Returns a float (section 6 gives the formula).
     """
     ### BEGIN SOLUTION
     if step < warmup_steps:
@@ -691,66 +769,132 @@ dl.claim("after total_steps = 160 torch's warmup + cosine climbs again, yours st
 #
 # ## 7. The four schedules side by side
 #
-# A fair comparison tunes every contender. Each gets 300 updates on the noisy quadratic
-# and the same noise draws (500 runs); the shape parameters are fixed (step decay:
-# `step_size=75, gamma=0.3`; exponential: `gamma=0.985`; cosine: `T_max=300`; warmup:
-# 20 steps, then a cosine to step 300), and the peak rate $\eta_0$ is the best of a grid
-# from 0.03 to 0.3. The constant rate gets a finer grid of its own. Every best value
-# lies inside its grid, not at an edge (checked below), so no contender is cut short.
+# A fair comparison tunes every contender the same way. Each gets the same budget of
+# updates on the noisy quadratic and the same noise draws (500 runs). The shapes are
+# fixed relative to the budget $T$ (300 here): step decay by `gamma=0.3` every $T/4$
+# updates; exponential decay by a factor 100 over the run (`gamma` $= 0.01^{1/T}$,
+# 0.985 here); cosine with `T_max` $= T$; warmup over $T/15$ updates (20), then a cosine
+# to step $T$. The constant rate is the baseline. Every contender, constant included,
+# takes the best peak rate $\eta_0$ of **one grid**, ten rates spaced evenly on a log
+# scale from 0.005 to 0.32 (below the stable limit 0.4), and every best value must lie
+# strictly inside that grid, not at an edge (checked below), so that no contender is cut
+# short. The score is the mean loss at the end of the budget: a schedule knows how long
+# it has, so the claims are checked for a budget three times as long as well.
 
 # %% id="b82b5671"
-shapes = {
-    "step decay": lambda lr0: schedule_values(step_decay, steps, lr0=lr0, step_size=75, gamma=0.3),
-    "exponential decay": lambda lr0: schedule_values(exponential_decay, steps, lr0=lr0, gamma=0.985),
-    "cosine annealing": lambda lr0: schedule_values(cosine_annealing, steps, lr0=lr0, T_max=steps),
-    "warmup + cosine": lambda lr0: schedule_values(warmup_cosine, steps, lr0=lr0, warmup_steps=20, total_steps=steps),
-    "constant": lambda lr0: np.full(steps, lr0),
-}
-grids = {name: [0.03, 0.05, 0.1, 0.2, 0.3] for name in shapes}
-grids["constant"] = [0.005, 0.01, 0.015, 0.02, 0.03, 0.05, 0.1, 0.2]
-table = {(name, lr0): problem.sgd(make(lr0), x0, runs=runs, seed=1)
-         for name, make in shapes.items() for lr0 in grids[name]}
-best = {name: min(grids[name], key=lambda lr0: table[name, lr0].final_loss) for name in shapes}
-print("mean loss after 300 updates (500 runs)")
+def shapes_for(T):
+    """Each contender as a function of its peak rate: the rates of updates 0 .. T - 1."""
+    return {
+        "step decay": lambda lr0: schedule_values(step_decay, T, lr0=lr0, step_size=T // 4, gamma=0.3),
+        "exponential decay": lambda lr0: schedule_values(exponential_decay, T, lr0=lr0, gamma=0.01 ** (1 / T)),
+        "cosine annealing": lambda lr0: schedule_values(cosine_annealing, T, lr0=lr0, T_max=T),
+        "warmup + cosine": lambda lr0: schedule_values(warmup_cosine, T, lr0=lr0, warmup_steps=T // 15, total_steps=T),
+        "constant": lambda lr0: np.full(T, lr0),
+    }
+
+
+shapes = shapes_for(steps)
+grid = [float(lr0) for lr0 in np.round(np.geomspace(0.005, 0.32, 10), 4)]  # the same grid for everyone
+
+
+@remembered
+def race(seed, steps, x0):
+    """Every contender at every peak rate of the grid: the final mean losses, and the best run of each."""
+    table = {(name, lr0): problem.sgd(make(lr0), x0, runs=runs, seed=seed)
+             for name, make in shapes_for(steps).items() for lr0 in grid}
+    final = {key: run.final_loss for key, run in table.items()}
+    best = {name: min(grid, key=lambda lr0: final[name, lr0]) for name in shapes}
+    return final, best, {name: table[name, best[name]] for name in shapes}
+
+
+shown = dict(seed=1, steps=steps, x0=x0)
+final, best, best_runs = race(**shown)
+print(f"mean loss after {steps} updates (500 runs), for each peak rate lr0 of the grid")
+print(f"{'lr0':18s}" + "".join(f"{lr0:>8g}" for lr0 in grid))
 for name in shapes:
-    print(f"{name:18s}" + "  ".join(f"lr0={lr0:<5g} {table[name, lr0].final_loss:.4f}" for lr0 in grids[name]))
-print("best:", {name: best[name] for name in shapes})
-show_schedules(problem, {f"{name}, lr0={best[name]}": table[name, best[name]] for name in shapes},
-               title="each schedule at its best lr0: mean loss of 500 runs", floors=False)
+    print(f"{name:18s}" + "".join(f"{final[name, lr0]:8.4f}" for lr0 in grid))
+print("best lr0:", best)
+show_schedules(problem, {f"{name}, lr0={best[name]}": run for name, run in best_runs.items()},
+               title="each contender at its best lr0 of the same grid: mean loss of 500 runs", floors=False)
 
 # %% id="26711b5c"
-best_loss = {name: table[name, best[name]].final_loss for name in shapes}
-dl.claim("every schedule's best lr0 lies inside its grid, not at an edge (the tuning is fair)",
-         all(grids[name][0] < best[name] < grids[name][-1] for name in shapes), f"best: {best}")
-for name in ("step decay", "exponential decay", "cosine annealing", "warmup + cosine"):
-    dl.claim(f"{name} at its best lr0 ends at least 1.8 times below the best constant rate",
-             best_loss["constant"] > 1.8 * best_loss[name], f"{best_loss[name]:.4f} vs {best_loss['constant']:.4f}")
-spread = max(best_loss[n] for n in shapes if n != "constant") / min(best_loss[n] for n in shapes if n != "constant")
-dl.claim("the four tuned schedules end within a factor 1.3 of each other", spread < 1.3, f"spread {spread:.2f}")
-dl.claim("the best constant rate is an intermediate one (0.02), neither the fastest nor the slowest of its grid",
-         best["constant"] == 0.02)
-dl.claim("warmup does not help SGD here: with the same lr0 grid, warmup + cosine ends a little above cosine alone",
-         best_loss["warmup + cosine"] > best_loss["cosine annealing"])
+decaying = ["step decay", "exponential decay", "cosine annealing", "warmup + cosine"]
+
+
+def best_losses(**setting):
+    final, best, _ = race(**setting)
+    return {name: final[name, best[name]] for name in shapes}
+
+
+def inside_the_grid(**setting):
+    _, best, _ = race(**setting)
+    return all(grid[0] < best[name] < grid[-1] for name in shapes), f"best lr0 {best}"
+
+
+def schedules_beat_constant(**setting):
+    loss = best_losses(**setting)
+    ratios = {name: round(loss["constant"] / loss[name], 2) for name in decaying}
+    return min(ratios.values()) > 1.8, f"best constant / best schedule: {ratios}"
+
+
+def schedules_close(**setting):
+    loss = best_losses(**setting)
+    spread = max(loss[name] for name in decaying) / min(loss[name] for name in decaying)
+    return spread < 1.5, f"spread {spread:.2f}"
+
+
+def warmup_no_gain(**setting):
+    loss = best_losses(**setting)
+    ratio = loss["warmup + cosine"] / loss["cosine annealing"]
+    return 1.0 < ratio < 1.1, f"warmup + cosine / cosine {ratio:.3f}"
+
+
+dl.robust_claim("every contender's best lr0 lies strictly inside the common grid (the tuning is fair)",
+                inside_the_grid, shown)
+dl.robust_claim("each schedule, tuned, ends at least 1.8 times below the tuned constant rate",
+                schedules_beat_constant, shown)
+dl.robust_claim("the four tuned schedules end within a factor 1.5 of each other", schedules_close, shown)
+dl.robust_claim("on this quadratic, SGD gains nothing from the warmup: tuned warmup + cosine ends above tuned "
+                "cosine alone, by less than 10%", warmup_no_gain, shown)
+loss = best_losses(**shown)
+print("best constant / best schedule:", {name: round(loss["constant"] / loss[name], 2) for name in decaying})
 
 # %% [markdown] id="8923bd3a"
-# In 300 updates every schedule, tuned, ends about twice as low as the best constant
-# rate, and the four schedules end within 30% of each other: once $\eta_0$ is tuned, the
-# exact shape matters much less than *decaying at all*. The best constant rate is a
-# compromise (0.02): larger rates stall on a higher floor, smaller ones have not arrived.
-# The warmup gains nothing for SGD on this problem (it ends slightly above the plain
-# cosine): it only delays the start. Its use is elsewhere, as section 8 shows.
+# Every schedule, tuned, ends about twice as low as the tuned constant rate, or a little
+# lower (1.9 to 2.5 times here, at least 1.8 times on other noise draws, from other starts
+# and with a budget of 900 updates), and the four schedules end within 50% of each
+# other: once $\eta_0$ is tuned, the exact shape matters much less than *decaying at
+# all*. The best constant rate is a compromise inside
+# the grid: larger rates stall on a higher floor, smaller ones have not arrived. On this
+# quadratic the warmup gains SGD nothing (it ends a few percent above the plain cosine):
+# there is nothing for it to protect, it only delays the start. Its use is elsewhere, as
+# section 8 shows.
 #
 # A schedule helps *because of the noise*. Take the noise away and the picture flips:
 
 # %% id="8eea0d46"
 clean = problem.with_noise(0.0)
-const_clean = clean.sgd(np.full(steps, 0.3), x0).final_loss
-sched_clean = {name: min(clean.sgd(shapes[name](lr0), x0).final_loss for lr0 in grids[name])
-               for name in ("step decay", "exponential decay", "cosine annealing", "warmup + cosine")}
+
+
+@remembered
+def without_noise(steps, x0):
+    """Noise-free runs: the constant rate 0.3, and each schedule at its best lr0 of the grid."""
+    shapes_T = shapes_for(steps)
+    return (clean.sgd(np.full(steps, 0.3), x0).final_loss,
+            {name: min(clean.sgd(shapes_T[name](lr0), x0).final_loss for lr0 in grid) for name in decaying})
+
+
+def constant_wins(**setting):
+    const_clean, sched_clean = without_noise(**setting)
+    return all(const_clean < 1e-10 * v for v in sched_clean.values()), f"{const_clean:.1e} vs {sched_clean}"
+
+
+const_clean, sched_clean = without_noise(steps=steps, x0=x0)
 print(f"noise = 0: constant lr 0.3 ends at {const_clean:.1e};",
       "best of each schedule:", {k: f"{v:.1e}" for k, v in sched_clean.items()})
-dl.claim("without noise a constant rate of 0.3 ends more than 20 orders of magnitude below every schedule",
-         all(const_clean < 1e-20 * v for v in sched_clean.values()))
+dl.robust_claim("without noise a constant rate of 0.3 ends more than 10 orders of magnitude below every "
+                "schedule tuned on the grid",
+                constant_wins, dict(steps=steps, x0=x0))
 
 # %% [markdown] id="7e6742fd"
 # Without noise, gradient descent with a constant rate converges geometrically, and
@@ -759,8 +903,8 @@ dl.claim("without noise a constant rate of 0.3 ends more than 20 orders of magni
 #
 # ## 8. Why Adam wants a warmup
 #
-# For SGD the warmup changed nothing. For Adam it often does, and the reason is
-# Adam's second-moment estimate $\hat v$. In short (notebook 05 builds Adam in full):
+# For SGD on the noisy quadratic the warmup gained nothing. For Adam it often helps,
+# and the reason is Adam's second-moment estimate $\hat v$. In short (notebook 05 builds Adam in full):
 # $m$ and $v$ are running averages of $g$ and $g^2$ with horizons of about
 # $1/(1-\beta_1) = 10$ and $1/(1-\beta_2) = 1000$ steps, $\hat m$ and $\hat v$ their
 # bias-corrected values, and every coordinate moves by $\eta\, \hat m / (\sqrt{\hat v} + \epsilon)$.
@@ -770,31 +914,42 @@ dl.claim("without noise a constant rate of 0.3 ends more than 20 orders of magni
 # $\sqrt{\hat v}$ estimates the typical gradient size from many samples, and where the
 # gradient is mostly noise the step shrinks to a fraction of $\eta$. Watch this on
 # 10 000 coordinates whose gradients are pure noise plus a small signal ($g = 0.1 + \xi$),
-# with a few lines of Adam in numpy:
+# stepped by torch's Adam (`torch_adam_step` from the toolkit: one step of
+# `torch.optim.Adam`, with its moments $m$ and $v$ handed in and out) at Adam's default
+# $\beta_1 = 0.9$, $\beta_2 = 0.999$ and a rate of 1, so that the step *is* the update
+# in units of $\eta$:
 
 # %% id="dcaa6c00"
-rng = np.random.default_rng(0)
-n, T_adam, beta1, beta2, eps = 10_000, 300, 0.9, 0.999, 1e-8
-m, v = np.zeros(n), np.zeros(n)
-spread_v, update = [], []
-for t in range(1, T_adam + 1):
-    g = 0.1 + rng.standard_normal(n)
-    m = beta1 * m + (1 - beta1) * g
-    v = beta2 * v + (1 - beta2) * g * g
-    m_hat, v_hat = m / (1 - beta1 ** t), v / (1 - beta2 ** t)
-    step = m_hat / (np.sqrt(v_hat) + eps)            # the update, in units of lr
-    if t == 1:
-        first_step = m_hat / np.sqrt(v_hat)            # the same without eps
-    spread_v.append(np.percentile(np.sqrt(v_hat) / np.sqrt(1 + 0.1 ** 2), [5, 50, 95]))
-    update.append(np.median(np.abs(step)))
-spread_v, update = np.array(spread_v), np.array(update)
-t_axis = np.arange(1, T_adam + 1)
-warm = np.array([warmup_cosine(t - 1, 1.0, 40, 10 ** 9) for t in t_axis])  # a 40-step warmup (cosine far away)
+@remembered
+def adam_on_noise(seed, steps, signal, beta1, beta2, n=10_000, warmup=40):
+    """torch's Adam on n coordinates whose gradients are signal + N(0, 1): per step, the 5%, 50% and
+    95% points of sqrt(v_hat) / (true rms gradient), the median |update| / lr, and at step 1 |update| / lr."""
+    rng = np.random.default_rng(seed)
+    x, m, v = np.zeros(n), np.zeros(n), np.zeros(n)
+    spread, update = [], []
+    for t in range(1, steps + 1):
+        g = signal + rng.standard_normal(n)
+        x_new, m, v = torch_adam_step(x, g, m, v, t, lr=1.0, beta1=beta1, beta2=beta2)
+        if t == 1:
+            first = np.abs(x_new - x)
+        update.append(np.median(np.abs(x_new - x)))
+        x = x_new
+        v_hat = v / (1 - beta2 ** t)                 # bias-corrected, only to look at it
+        spread.append(np.percentile(np.sqrt(v_hat) / np.sqrt(1 + signal ** 2), [5, 50, 95]))
+    warm = np.array([warmup_cosine(t - 1, 1.0, warmup, 10 ** 9) for t in range(1, steps + 1)])  # cosine far away
+    return np.array(spread), np.array(update), first, warm
+
+
+shown = dict(seed=0, steps=300, signal=0.1, beta1=0.9, beta2=0.999)
+spread_v, update, first_step, warm = adam_on_noise(**shown)
+t_axis = np.arange(1, shown["steps"] + 1)
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4), layout="constrained")
-ax1.fill_between(t_axis, spread_v[:, 0], spread_v[:, 2], color="#56B4E9", alpha=0.35, label="5% to 95% of coordinates")
+ax1.fill_between(t_axis, spread_v[:, 0], spread_v[:, 2], color="#56B4E9", alpha=0.35, hatch="///",
+                 edgecolor="#0072B2", lw=0, label="5% to 95% of coordinates")
 ax1.plot(t_axis, spread_v[:, 1], color="#0072B2", label="median")
 ax1.set_xscale("log")
+ax1.set_xlim(1, t_axis[-1])
 ax1.set_xlabel("step t")
 ax1.set_ylabel("sqrt(v_hat) / true rms gradient")
 ax1.set_title("the second-moment estimate", fontsize=10)
@@ -802,6 +957,7 @@ ax1.legend(fontsize=8)
 ax2.plot(t_axis, update, color="#D55E00", label="constant rate: median |update| / lr")
 ax2.plot(t_axis, warm * update, color="#009E73", ls="--", label="with a 40-step warmup")
 ax2.set_xscale("log")
+ax2.set_xlim(1, t_axis[-1])
 ax2.set_xlabel("step t")
 ax2.set_ylabel("|update| / lr")
 ax2.set_title("Adam's step", fontsize=10)
@@ -811,120 +967,259 @@ plt.show()
 print(f"step 1: sqrt(v_hat) ranges over a factor {spread_v[0, 2] / spread_v[0, 0]:.0f} (5% to 95%); "
       f"step 100: a factor {spread_v[99, 2] / spread_v[99, 0]:.2f}")
 print("median |update| / lr at steps 1, 5, 50, 300:", np.round(update[[0, 4, 49, 299]], 3))
+print(f"step 1: |update| / lr from {first_step.min():.5f} to {first_step.max():.5f}")
 
 # %% id="b11a2b7c"
-dl.claim("at step 1 every coordinate moves by the full learning rate (up to eps)", np.allclose(np.abs(first_step), 1.0))
-dl.claim("at step 1 the 5%-95% range of sqrt(v_hat) spans a factor above 20, at step 100 below 1.5",
-         spread_v[0, 2] / spread_v[0, 0] > 20 and spread_v[99, 2] / spread_v[99, 0] < 1.5)
-dl.claim("at step 1 sqrt(v_hat) is more than 10 times too small for 5% of the coordinates and "
-         "more than 1.8 times too large for another 5%", spread_v[0, 0] < 0.1 and spread_v[0, 2] > 1.8)
-dl.claim("at step 100, 90% of the coordinates have sqrt(v_hat) within 15% of the truth",
-         spread_v[99, 0] > 0.85 and spread_v[99, 2] < 1.15)
-dl.claim("after 50 steps the typical update is below a fifth of the first one", update[49] < 0.2 * update[0])
-dl.claim("with the warmup the step never exceeds its later, steady size",
-         np.max(warm * update) <= 1.1 * update[-1], f"largest {np.max(warm * update):.3f}, steady {update[-1]:.3f}")
+def full_first_step(**setting):
+    first = adam_on_noise(**setting)[2]
+    share = np.mean(np.abs(first - 1) < 1e-3)
+    return share > 0.999, f"{share:.2%} of them, |update| / lr from {first.min():.5f} to {first.max():.5f}"
+
+
+def wide_then_narrow(**setting):
+    spread = adam_on_noise(**setting)[0]
+    at_1, at_100 = spread[0, 2] / spread[0, 0], spread[99, 2] / spread[99, 0]
+    return at_1 > 20 and at_100 < 1.5, f"factor {at_1:.1f} at step 1, {at_100:.2f} at step 100"
+
+
+def wrong_both_ways(**setting):
+    spread = adam_on_noise(**setting)[0]
+    return spread[0, 0] < 0.1 and spread[0, 2] > 1.8, f"5% point {spread[0, 0]:.3f}, 95% point {spread[0, 2]:.3f}"
+
+
+def within_15_percent(**setting):
+    spread = adam_on_noise(**setting)[0]
+    return spread[99, 0] > 0.85 and spread[99, 2] < 1.15, f"{spread[99, 0]:.3f} to {spread[99, 2]:.3f}"
+
+
+def update_shrinks(**setting):
+    update = adam_on_noise(**setting)[1]
+    return update[49] < 0.2 * update[0], f"{update[49]:.3f} at step 50"
+
+
+def warmup_caps(**setting):
+    _, update, _, warm = adam_on_noise(**setting)
+    return np.max(warm * update) <= 1.1 * update[-1], f"largest {np.max(warm * update):.3f}, steady {update[-1]:.3f}"
+
+
+adam_betas = ["beta1", "beta2"]  # the words say "Adam": its default betas
+dl.robust_claim("at step 1 all but at most one coordinate in a thousand move by the full learning rate, "
+                "to within 0.1%",
+                full_first_step, shown, fixed=adam_betas)
+dl.robust_claim("at step 1 the 5%-95% range of sqrt(v_hat) spans a factor above 20, at step 100 below 1.5",
+                wide_then_narrow, shown, fixed=adam_betas)
+dl.robust_claim("at step 1 sqrt(v_hat) is more than 10 times too small for 5% of the coordinates and "
+                "more than 1.8 times too large for another 5%", wrong_both_ways, shown, fixed=adam_betas)
+dl.robust_claim("at step 100, 90% of the coordinates have sqrt(v_hat) within 15% of the truth",
+                within_15_percent, shown, fixed=adam_betas)
+dl.robust_claim("after 50 steps the typical update is below a fifth of the first one",
+                update_shrinks, shown, fixed=adam_betas)
+dl.robust_claim("with the 40-step warmup the step never exceeds its later, steady size by more than 10%",
+                warmup_caps, shown, fixed=adam_betas)
 
 # %% [markdown] id="36028a37"
 # At step 1 the estimate $\sqrt{\hat v}$ is more than 10 times too small for one
 # coordinate in twenty, and nearly twice too large for another one in twenty (the 5%–95%
 # range spans a factor above 20); after 100 steps 90% of the coordinates are within 15%.
-# The update, in units of $\eta$, is exactly 1 at step 1 and settles below 0.2 within 50
-# steps. So at a constant rate Adam's **largest steps come first**, exactly when the
-# model knows least; in a network, every weight moves by the full $\eta$ at the first
+# The update, in units of $\eta$, is 1 at step 1 (to within 0.1% for all but at most one
+# coordinate in a thousand: $\epsilon$ only matters for the rare gradients near its size)
+# and settles below 0.2 within 50 steps. So at a constant rate Adam's **largest steps
+# come first**, exactly when the model knows least; in a network, every weight moves by the full $\eta$ at the first
 # step, however small its gradient. A warmup over a few dozen steps (40 in the
 # figure) scales the rate down while $\hat v$ is unreliable, and the step never exceeds
-# its later size.
+# its later size by more than 10%.
 #
 # ### A small network
 #
 # Does it matter in practice? Train a small tanh network (2 → 64 → 64 → 1) to fit a
-# smooth function from minibatches of 32, with `torch.optim.Adam`. Eight networks with
-# different initial weights train side by side; the curves show their median. The
-# schedule is driven by *your* functions through `LambdaLR`, which multiplies the
-# optimizer's rate by `factor(step)`: cosine annealing over 120 updates, with and
-# without a 40-step warmup, at two peak rates.
+# smooth function from minibatches of 32, with `torch.optim.Adam`. Sixteen networks, each
+# with initial weights and minibatches of its own, train side by side; the curves show
+# their median. The schedule is driven by *your* functions through `LambdaLR`, which
+# multiplies the optimizer's rate by `factor(step)`: cosine annealing over 120 updates,
+# with and without a 40-step warmup. To compare the two fairly, each is tuned on the same
+# grid of five peak rates from 0.003 to 0.3, and each best rate must lie strictly inside
+# the grid.
+#
+# *Predict first*: which peak rate will be best without warmup, and which with it?
 
 # %% id="061f8b53"
 task = MLPTask(width=64, batch_size=32)
-T_net, W_net, nets = 120, 40, 8
+T_net, W_net, nets = 120, 40, 16
+peak_rates = [0.003, 0.01, 0.03, 0.1, 0.3]
+factors = {"cosine": lambda k, T, W: cosine_annealing(k, 1.0, T),
+           "warmup + cosine": lambda k, T, W: warmup_cosine(k, 1.0, W, T)}
 
 
-def train_adam(lr, factor):
-    # minibatch losses (T_net, nets) and each network's final loss on all the data
-    params = task.init(nets, seed=0)
+@remembered
+def train_adam(lr, schedule, seed, T, W):
+    """Adam on `nets` networks for T updates: the median minibatch loss at every step, and
+    each network's final loss on all the data."""
+    params = task.init(nets, seed=seed)
     optimizer = torch.optim.Adam(params, lr=lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    losses = np.empty((T_net, nets))
-    for k in range(T_net):
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: factors[schedule](k, T, W))
+    losses = np.empty((T, nets))
+    for k in range(T):
         loss = task.minibatch_loss(params)   # one loss per network
         losses[k] = loss.detach().numpy()
         optimizer.zero_grad()
         loss.sum().backward()                 # each network gets its own gradient
         optimizer.step()
         scheduler.step()
-    return losses, task.full_loss(params)
+    return np.median(losses, axis=1), task.full_loss(params)
 
 
-factors = {"cosine": lambda k: cosine_annealing(k, 1.0, T_net),
-           "warmup + cosine": lambda k: warmup_cosine(k, 1.0, W_net, T_net)}
-peak_rates = [0.03, 0.1]
-trained = {(name, lr): train_adam(lr, f)
-           for name, f in factors.items() for lr in tqdm(peak_rates, desc=name, leave=False)}
-final = {key: float(np.median(full)) for key, (_, full) in trained.items()}
-first = {key: float(np.median(losses[0])) for key, (losses, _) in trained.items()}
-peak = {key: float(np.median(losses[:50], axis=1).max()) for key, (losses, _) in trained.items()}
+@remembered
+def warmup_grid(seed, T, W):
+    """Both schedules at every peak rate: {(schedule, lr): (median curve, final losses)}."""
+    return {(name, lr): train_adam(lr=lr, schedule=name, seed=seed, T=T, W=W if name == "warmup + cosine" else 0)
+            for name in factors for lr in tqdm(peak_rates, desc=name, leave=False)}
+
+
+def summary(**setting):
+    """Median final loss of each setting, and each schedule's best peak rate."""
+    trained = warmup_grid(**setting)
+    final = {key: float(np.median(full)) for key, (_, full) in trained.items()}
+    best = {name: min(peak_rates, key=lambda lr: final[name, lr]) for name in factors}
+    return trained, final, best
+
+
+shown = dict(seed=0, T=T_net, W=W_net)
+trained, final, best = summary(**shown)
+q25, q75 = ({key: np.percentile(full, q) for key, (_, full) in trained.items()} for q in (25, 75))
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.6), layout="constrained")
-for j, name in enumerate(factors):
+for name, ls, marker in (("cosine", "-", "o"), ("warmup + cosine", "--", "s")):
     color = schedule_color("cosine annealing" if name == "cosine" else "warmup + cosine")
-    ax1.semilogy(np.median(trained[name, 0.1][0], axis=1), color=color, label=f"{name}, peak lr 0.1")
-    ax2.bar(np.arange(len(peak_rates)) + (j - 0.5) * 0.38, [final[name, lr] for lr in peak_rates], width=0.36,
-            color=color, label=name)
+    ax1.semilogy(trained[name, 0.1][0], color=color, ls=ls, label=f"{name}, peak lr 0.1")
+    mid = [final[name, lr] for lr in peak_rates]
+    err = [[m - q25[name, lr] for m, lr in zip(mid, peak_rates, strict=True)],
+           [q75[name, lr] - m for m, lr in zip(mid, peak_rates, strict=True)]]
+    ax2.errorbar(peak_rates, mid, yerr=err, color=color, ls=ls, marker=marker, capsize=3, label=name)
+    ax2.plot(best[name], final[name, best[name]], marker="*", ms=14, color=color, ls="none")
+ax2.plot([], [], marker="*", ms=10, color="0.3", ls="none", label="best of each")
 ax1.set_xlabel("step")
-ax1.set_ylabel("minibatch loss (median of 8 networks)")
+ax1.set_ylabel("minibatch loss (median of 16 networks)")
 ax1.legend(fontsize=8)
-ax2.set_xticks(range(len(peak_rates)), [f"peak lr {lr}" for lr in peak_rates])
-ax2.set_ylabel("final loss on all data (median)")
+ax2.set_xscale("log")
+ax2.set_yscale("log")
+ax2.set_xlabel("peak learning rate")
+ax2.set_ylabel("final loss on all data\n(median, bars: 25% to 75%)")
 ax2.legend(fontsize=8)
 ax1.grid(alpha=0.3)
-ax2.grid(alpha=0.3, axis="y")
-fig.suptitle("Adam on a small tanh network, with and without warmup", fontsize=11)
+ax2.grid(alpha=0.3, which="both")
+fig.suptitle("Adam on a small tanh network for 120 updates, with and without warmup", fontsize=11)
 plt.show()
-print("peak lr   no warmup: early max / start, final     with warmup: early max / start, final")
+print("peak lr   median final loss: no warmup   with warmup")
 for lr in peak_rates:
-    a, b = ("cosine", lr), ("warmup + cosine", lr)
-    print(f"{lr:<8g}  {peak[a] / first[a]:8.1f}   {final[a]:.4f}            {peak[b] / first[b]:8.2f}   {final[b]:.4f}")
+    print(f"{lr:<8g}  {final['cosine', lr]:22.4f}   {final['warmup + cosine', lr]:11.4f}")
+print("best peak rate:", best)
 
 # %% id="808694db"
-no_warm, warm_up = ("cosine", 0.1), ("warmup + cosine", 0.1)
-dl.claim("without warmup, at peak rate 0.1 the loss first shoots up more than 20-fold within 50 steps",
-         peak[no_warm] > 20 * first[no_warm], f"{peak[no_warm] / first[no_warm]:.1f}-fold")
-dl.claim("with the warmup it never rises more than 50% above its start", peak[warm_up] < 1.5 * first[warm_up])
-best_without = min(final["cosine", lr] for lr in peak_rates)
-dl.claim("without warmup the larger rate 0.1 ends higher than 0.03",
-         final["cosine", 0.1] > final["cosine", 0.03], f"{final['cosine', 0.1]:.4f} vs {final['cosine', 0.03]:.4f}")
-dl.claim("with warmup the larger rate is the better one, "
-         "and it ends more than 3 times below the best run without warmup",
-         final[warm_up] == min(final.values()) and best_without > 3 * final[warm_up],
-         f"{final[warm_up]:.4f} vs {best_without:.4f}")
-dl.claim("without warmup the networks at rate 0.1 do recover: they end far below their starting loss",
-         final[no_warm] < 0.5 * first[no_warm])
-dl.claim("with the warmup both rates end lower than without it",
-         all(final["warmup + cosine", lr] < final["cosine", lr] for lr in peak_rates))
-gain = {lr: final["cosine", lr] / final["warmup + cosine", lr] for lr in peak_rates}
-dl.claim("the warmup helps less at 0.03 than at 0.1", gain[0.03] < gain[0.1], f"gains {gain}")
+def best_inside(**setting):
+    _, _, best = summary(**setting)
+    return all(peak_rates[0] < lr < peak_rates[-1] for lr in best.values()), f"best {best}"
+
+
+def warmup_factor(**setting):
+    """Best without warmup / best with warmup: of the medians, and network by network."""
+    trained, final, best = summary(**setting)
+    cold, warm = ("cosine", best["cosine"]), ("warmup + cosine", best["warmup + cosine"])
+    per_network = trained[cold][1] / trained[warm][1]   # the same initial weights, paired
+    return final[cold] / final[warm], per_network
+
+
+def about_twice(**setting):
+    factor, per_network = warmup_factor(**setting)
+    return 1.5 < factor < 2.5, f"factor {factor:.2f}"
+
+
+def blows_up(**setting):
+    curve = warmup_grid(**setting)["cosine", 0.1][0]
+    return curve[:50].max() > 20 * curve[0], f"{curve[:50].max() / curve[0]:.1f}-fold"
+
+
+def smooth_with_warmup(**setting):
+    curve = warmup_grid(**setting)["warmup + cosine", 0.1][0]
+    return curve.max() < 1.5 * curve[0], f"at most {curve.max() / curve[0]:.2f} times the start"
+
+
+def recovers(**setting):
+    trained, final, _ = summary(**setting)
+    start = trained["cosine", 0.1][0][0]
+    return final["cosine", 0.1] < 0.5 * start, f"{final['cosine', 0.1]:.4f} vs start {start:.4f}"
+
+
+def gains(**setting):
+    _, final, _ = summary(**setting)
+    return {lr: final["cosine", lr] / final["warmup + cosine", lr] for lr in peak_rates}
+
+
+def warmup_helps_from_001(**setting):
+    gain = gains(**setting)
+    return all(gain[lr] > 1 for lr in peak_rates if lr >= 0.01), f"gains {np.round(list(gain.values()), 2)}"
+
+
+def gain_grows(**setting):
+    gain = [gains(**setting)[lr] for lr in peak_rates if lr <= 0.1]
+    return bool(np.all(np.diff(gain) > 0)), f"gains {np.round(gain, 2)}"
+
+
+def warmup_prefers_larger(**setting):
+    _, _, best = summary(**setting)
+    return best["warmup + cosine"] > best["cosine"], f"best {best}"
+
+
+over_seeds = {"seed": [1, 2, 3], "W": [32, 48]}   # other networks and minibatches; a warmup 20% shorter or longer
+dl.robust_claim("on this grid, each schedule's best peak rate lies strictly inside it", best_inside, shown,
+                fixed=["T"], vary=over_seeds)
+dl.robust_claim("the warmup's best peak rate is larger than the best one without it", warmup_prefers_larger, shown,
+                fixed=["T"], vary=over_seeds)
+dl.robust_claim("after 120 updates, the best run with warmup ends between 1.5 and 2.5 times below the best run "
+                "without it (medians over 16 networks)", about_twice, shown, fixed=["T"], vary=over_seeds)
+dl.robust_claim("without warmup, at peak rate 0.1 the loss first shoots up more than 20-fold within 50 steps",
+                blows_up, shown, fixed=["T"], vary={"seed": [1, 2, 3]})
+dl.robust_claim("with the 40-step warmup, at peak rate 0.1 the loss never rises more than 50% above its start",
+                smooth_with_warmup, shown, fixed=["T", "W"], vary={"seed": [1, 2, 3]})
+dl.robust_claim("without warmup the networks at rate 0.1 do recover: they end below half their starting loss",
+                recovers, shown, fixed=["T"], vary={"seed": [1, 2, 3]})
+dl.robust_claim("after 120 updates, with the warmup every peak rate from 0.01 up ends lower than without it",
+                warmup_helps_from_001, shown, fixed=["T"], vary=over_seeds)
+dl.robust_claim("the warmup's gain grows with the peak rate from 0.003 to 0.1", gain_grows, shown,
+                fixed=["T"], vary=over_seeds)
+
+
+def per_network_factor(**setting):
+    _, per_network = warmup_factor(**setting)
+    return (1.5 < per_network.mean() < 3 and np.mean(per_network > 1) >= 0.75,
+            f"mean {per_network.mean():.2f}, warmup better for {np.mean(per_network > 1):.0%} of the networks")
+
+
+dl.robust_claim("network by network, the factor averages between 1.5 and 3, and the warmup wins for at least "
+                "three networks in four", per_network_factor, shown, fixed=["T"], vary=over_seeds)
+factor, per_network = warmup_factor(**shown)
+print(f"best without warmup / best with warmup: {factor:.2f} (medians); network by network "
+      f"mean {per_network.mean():.2f}, standard deviation {per_network.std():.2f}, "
+      f"from {per_network.min():.2f} to {per_network.max():.2f}")
+print("gain of the warmup at each peak rate:", {lr: round(g, 2) for lr, g in gains(**shown).items()})
 
 # %% [markdown] id="d619b917"
 # Without warmup, a peak rate of 0.1 throws the networks far off in the first steps: the
-# loss shoots up more than 20-fold before it comes down, and at the end these networks
-# are worse than with the smaller rate 0.03: without warmup, the larger rate does not
-# pay. With a 40-step warmup the same rate 0.1 trains smoothly and ends lowest of the
-# four settings, more than 3 times below the best run without warmup; the warmup
-# also helps at 0.03, less. That is the practical use of warmup: it makes a **larger
-# peak rate usable**.
+# loss shoots up more than 20-fold before it comes down, and the best rate without warmup
+# is a small one (0.01 here): larger ones do not pay. With a 40-step warmup the loss at
+# 0.1 never rises more than 50% above its start, and the best peak rate is larger (0.03
+# here, with 0.01 and 0.1 close behind: the curve is flat in between). Each tuned on the
+# same grid, the best warmup run ends about **2 times** below the best run without it,
+# after these 120 updates: between 1.5 and 2.5 for other networks and minibatches
+# (seeds) and for a warmup of 32 or 48 steps. Network by network the factor scatters
+# (printed above: mean about 2.3, standard deviation about 0.9), and for at least three
+# networks in four the warmup wins. It helps at every peak rate from 0.01 up, and the
+# more, the larger the rate, up to 0.1; at 0.003, where the rate is small anyway, it
+# helps least. That is the practical use of warmup: it makes a **larger peak rate
+# usable**.
 #
-# These small networks recover from the blow-up (they end far below their starting
-# loss), but 120 steps are not enough to undo it. In large models an early blow-up can
+# These small networks recover from the blow-up (they end below half their starting
+# loss), but 120 steps are not enough to undo it. The factor belongs to this budget: for
+# another, measure it (`summary(seed=0, T=360, W=40)` trains the grid for 360 updates). In large models an early blow-up can
 # push weights into saturated units or diverge outright, which is why warmup is standard
 # when transformers are trained with Adam. Variants such as RAdam correct the noisy
 # $\hat v$ directly instead.
@@ -943,14 +1238,38 @@ restarts = schedule_values(lambda k, lr0, lr_min: cosine_annealing(k % T0, lr0, 
 theirs = torch_lrs(lambda opt: sched.CosineAnnealingWarmRestarts(opt, T_0=T0, eta_min=0.005), 0.2, 3 * T0)
 dl.claim("cosine_annealing(step % T0, ...) gives the same rates as torch's CosineAnnealingWarmRestarts",
          np.allclose(restarts, theirs, rtol=1e-9))
-sgdr = problem.sgd(restarts, x0, runs=runs, seed=1)
+
+
+@remembered
+def with_restarts(seed, lr0, lr_min, cycles, x0):
+    """500 runs of cosine with warm restarts every T0 steps; for each restart, the loss 20 steps later
+    divided by the loss at the restart, and divided by the floor of lr0."""
+    rates = schedule_values(lambda k, lr0, lr_min: cosine_annealing(k % T0, lr0, T0, lr_min),
+                            cycles * T0, lr0=lr0, lr_min=lr_min)
+    run = problem.sgd(rates, x0, runs=runs, seed=seed)
+    restarts_at = range(T0, cycles * T0, T0)
+    return (run, [run.mean_loss[r + 20] / run.mean_loss[r] for r in restarts_at],
+            [run.mean_loss[r + 20] / problem.noise_floor(lr0) for r in restarts_at])
+
+
+def thrown_back(**setting):
+    jumps = with_restarts(**setting)[1]
+    return min(jumps) > 5, f"jumps {np.round(jumps, 1)}"
+
+
+def near_floor_of_lr0(**setting):
+    back_up = with_restarts(**setting)[2]
+    return all(abs(b - 1) < 0.25 for b in back_up), f"ratios {np.round(back_up, 2)}"
+
+
+shown = dict(seed=1, lr0=0.2, lr_min=0.005, cycles=3, x0=x0)
+sgdr, jumps, _ = with_restarts(**shown)
 show_schedules(problem, {"warm restarts, T0=100": sgdr}, title="cosine with warm restarts: mean loss of 500 runs")
-jumps = [sgdr.mean_loss[r + 20] / sgdr.mean_loss[r] for r in (100, 200)]
 print("loss 20 steps after each restart / loss at the restart:", np.round(jumps, 1))
-dl.claim("each restart throws the loss back up more than 5-fold", min(jumps) > 5)
-back_up = [sgdr.mean_loss[r + 20] / problem.noise_floor(0.2) for r in (100, 200)]
-dl.claim("20 steps after a restart the loss is within 25% of the floor of lr0",
-         all(abs(b - 1) < 0.25 for b in back_up), f"ratios {np.round(back_up, 2)}")
+more_cycles = {"cycles": [6]}   # a run with more restarts
+dl.robust_claim("each restart throws the loss back up more than 5-fold", thrown_back, shown, vary=more_cycles)
+dl.robust_claim("20 steps after a restart the loss is within 25% of the floor of lr0", near_floor_of_lr0, shown,
+                vary=more_cycles)
 
 # %% [markdown] id="453dfcf0"
 # Each restart throws the loss back up more than 5-fold, to near the floor of $\eta_0$,
@@ -989,17 +1308,20 @@ explore_schedules(problem,
 #
 # - With a noisy gradient, constant-rate SGD stalls at a **noise floor**
 #   $\sum_i \eta\sigma^2 / (2(2-\eta h_i))$, proportional to the rate; a small rate has a low
-#   floor but needs about $1/(2\eta h)$ steps to get there.
+#   floor but gets there slowly: its excess over the floor falls by a factor $e$ every
+#   $1/(2\eta h)$ steps (the e-folding time), and needs about three of those to fall to 5%.
 # - A schedule starts large (fast progress) and ends small (low floor). The loss follows
 #   the floor of the current rate, with a lag that grows as the rate shrinks.
 # - Step decay $\eta_0\gamma^{\lfloor k/s\rfloor}$, exponential decay $\eta_0\gamma^k$, cosine
 #   annealing and warmup + cosine, all with the 0-based update index, match torch's
 #   `StepLR`, `ExponentialLR`, `CosineAnnealingLR` (up to `T_max`) and
 #   `SequentialLR(LinearLR, CosineAnnealingLR)`.
-# - Tuned, the four schedules ended within 30% of each other and about twice below the best
-#   constant rate. Without noise a constant rate wins.
+# - Tuned on the same grid, the four schedules ended within 50% of each other and about
+#   twice below the tuned constant rate, on the noisy quadratic. Without noise a constant
+#   rate wins.
 # - Adam's first steps move every weight by the full rate while $\hat v$ is still a guess;
-#   a warmup lets it use a larger peak rate.
+#   a warmup lets it use a larger peak rate (on our small network, tuned fairly, about
+#   2 times lower loss after 120 updates).
 #
 # ## Further reading
 #

@@ -250,7 +250,7 @@ STUDENTS = {
         code={"adam_step": as_cell(cat.adam_not_squared, "adam_step"),
               "ScratchAdam": ALIASED_MOMENTS,
               "q_first_step_answer": "first_step_no_correction = 0.5",
-              "q_tiny_answer": "tiny_gradient_step = 1.0",
+              "q_tiny_answer": "tiny_gradient_step = 3e-6 / (3e-6 + 1e-7)",   # Keras' eps not converted
               "q_adamw_answer": "adamw_fraction_left = (1 - 0.1) ** 1000"},
         loses={**_loses("adam_step", STEP_PARTS, "instead of g squared"),
                **_loses("adamw_step", STEP_PARTS, "instead of g squared"),
@@ -261,7 +261,7 @@ STUDENTS = {
               "adamw_step": _with_helper(cat.adamw_decay_term, "adamw_step"),
               "ScratchAdam": TORCH_STYLE,
               "q_first_step_answer": "first_step_no_correction = (1 - 0.5) / (1 - 0.999) ** 0.5",
-              "q_tiny_answer": "tiny_gradient_step = 0.75",
+              "q_tiny_answer": "tiny_gradient_step = 1 / (1 + 1e-7 / 3e-6 * 0.001 ** -0.5)",
               "q_adamw_answer": "adamw_fraction_left = np.exp(1000 * np.log1p(-1e-4))"},
         loses={}),
     "correct-loops-and-data": dict(

@@ -88,8 +88,8 @@ STUDENTS = {
     "correct-loops-and-lists": dict(
         code={"adagrad_step": ADAGRAD_LOOP, "rmsprop_step": RMSPROP_LOOP,
               "q_forget_answer": "forget_steps = 459",
-              "q_first_step_answer": "first_step = 0.1",
-              "q_eps_answer": "eps_inside = 1e-16"},
+              "q_first_step_answer": "first_step = 0.024025",
+              "q_eps_answer": "eps_inside = 1e-20"},
         loses={}),
     "correct-torch-copies-lerp": dict(
         code={"adagrad_step": ADAGRAD_TORCH, "rmsprop_step": as_cell(cat.rmsprop_lerp, "rmsprop_step"),

@@ -33,7 +33,7 @@ STUDENTS = {
                **_loses("train_minibatch_sgd", "not shuffled")}),
     "batches-with-replacement": dict(
         code={"minibatch_indices": as_cell(cat.indices_with_replacement, "minibatch_indices"),
-              "q_updates_answer": "updates_per_epoch = 4000 // 48 + 1"},
+              "q_updates_answer": "updates_per_epoch = 50000 // 128 + 1"},
         loses={**_loses("minibatch_indices", "exactly once"),
                **_loses("train_minibatch_sgd", "with replacement"),
                "q_updates": "Hint"}),
@@ -51,8 +51,8 @@ STUDENTS = {
     # a wrong mse_gradient: the reference train_minibatch_sgd and gradient_noise call it
     "missing-factor-two": dict(
         code={"mse_gradient": as_cell(cat.grad_no_two, "mse_gradient"),
-              "q_noise_answer": "noise_ratio = 1 / 400",
-              "q_floor_answer": "floor_prediction = 0.05 * 8 / 10"},
+              "q_noise_answer": "noise_ratio = 1 / 250",
+              "q_floor_answer": "floor_prediction = 0.03 * 5 / 20"},
         loses={**_loses("mse_gradient", "factor 2"),
                **_loses("train_minibatch_sgd", "factor 2"),
                **_loses("gradient_noise", "factor 2"),
@@ -67,12 +67,12 @@ STUDENTS = {
               "mse_gradient": as_cell(cat.grad_loop, "mse_gradient"),
               "train_minibatch_sgd": _with_helpers(cat.train_list_losses_tuple, "train_minibatch_sgd"),
               "gradient_noise": _with_helpers(cat.noise_loop, "gradient_noise"),
-              "q_floor_answer": "floor_prediction = 0.01"},
+              "q_floor_answer": "floor_prediction = 0.001875"},
         loses={}),
     "correct-split-and-einsum": dict(
         code={"minibatch_indices": as_cell(cat.indices_array_split, "minibatch_indices"),
               "mse_gradient": as_cell(cat.grad_einsum, "mse_gradient"),
-              "q_updates_answer": "updates_per_epoch = 83",
-              "q_noise_answer": "noise_ratio = 0.0022506"},
+              "q_updates_answer": "updates_per_epoch = 390",
+              "q_noise_answer": "noise_ratio = 0.0030030"},
         loses={}),
 }

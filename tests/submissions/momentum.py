@@ -48,7 +48,7 @@ STUDENTS = {
         code={"sgd_step": as_cell(cat.sgd_loop, "sgd_step"),
               "momentum_step": as_cell(cat.momentum_loop, "momentum_step"),
               "nesterov_step": as_cell(cat.nesterov_expanded, "nesterov_step"),
-              "q_rate_answer": "momentum_rate = 0.818"},
+              "q_rate_answer": "momentum_rate = 0.905"},
         loses={}),
     "correct-copies-and-lists": dict(
         code={"momentum_step": as_cell(cat.momentum_list, "momentum_step"),

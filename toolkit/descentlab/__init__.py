@@ -19,11 +19,11 @@ from descentlab.landscapes import (
     rosenbrock,
     saddle,
 )
-from descentlab.runner import Trajectory, run
+from descentlab.runner import Trajectory, run, step_per_lr
 
 __all__ = [
     "Landscape", "Quadratic", "Rosenbrock", "DoubleWell", "Saddle", "Himmelblau",
     "quadratic", "ravine", "rosenbrock", "double_well", "saddle", "himmelblau",
     "Trajectory", "run", "assert_close", "assert_number", "claim", "rel_error",
-    "robust_claim",
+    "robust_claim", "step_per_lr",
 ]

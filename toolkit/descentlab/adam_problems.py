@@ -56,3 +56,19 @@ def two_moons(n, noise, rng):
     y = np.concatenate([np.zeros(n_top), np.ones(n - n_top)])
     order = rng.permutation(n)
     return X[order].astype(np.float64), y[order].astype(np.float64)
+
+
+def settled(losses, tol, window):
+    """For losses of shape (steps + 1, ...): the first update index t such that the loss
+    stays below ``tol`` at t, t + 1, ..., t + window; -1 where no such t exists in the run.
+
+    Unlike "below tol from t to the end of the run", the answer does not change when the
+    run gets longer (once the run is long enough to contain the window), and unlike "first
+    below tol" it does not reward an oscillating path that dips below tol for one step."""
+    below = np.asarray(losses) < tol
+    n = len(below)
+    if n <= window:
+        return np.full(below.shape[1:], -1)
+    counts = np.concatenate([np.zeros((1,) + below.shape[1:], dtype=int), np.cumsum(below, axis=0)])
+    inside = (counts[window + 1:] - counts[:n - window]) == window + 1     # inside[t]: below at t..t+window
+    return np.where(inside.any(axis=0), np.argmax(inside, axis=0), -1)

@@ -10,6 +10,11 @@
 - :func:`run_with_state`: :func:`descentlab.run` that also keeps the optimizer's
   state (AdaGrad's G, RMSprop's s) after every update, to plot per-coordinate
   effective learning rates.
+- :func:`run_stacked`: many runs of one step function at once on quadratics
+  f(x) = x^T H x / 2 (one H per run), optionally with Gaussian gradient noise, and
+  :func:`settle_steps`, the first step after which each path stays near the minimum;
+  :func:`run_torch_stacked` does the same with one ``torch.optim`` optimizer kept for
+  the whole run (for methods graded in another notebook, and fast).
 
 Like every landscape of the toolkit, ``f`` accepts a stack of points ``(..., dim)``
 (a contour grid) and ``grad`` a single point.
@@ -20,7 +25,7 @@ from descentlab.landscapes import Landscape
 from descentlab.runner import STEP_COUNTER, Trajectory, state_names
 
 __all__ = ["SparseRegression", "GradientStream", "Cliff", "sparse_regression", "cliff",
-           "run_with_state"]
+           "run_with_state", "run_stacked", "run_torch_stacked", "settle_steps"]
 
 
 class SparseRegression(Landscape):
@@ -203,3 +208,73 @@ def run_with_state(step, landscape, x0, steps, **hyper):
             for k, s in zip(kept, state, strict=True):
                 k.append(s.copy())
     return Trajectory(np.array(xs), np.array(losses)), {n: np.array(k) for n, k in zip(names, kept, strict=True)}
+
+
+def run_stacked(step, hessians, x0s, steps, noise=0.0, seed=0, **hyper):
+    """Run ``step`` on a stack of quadratics at once: run k minimises x^T H_k x / 2.
+
+    hessians: (..., dim, dim); x0s: (..., dim), broadcast together. Step functions of
+    the course work elementwise, so one call advances every run. ``noise`` (a float, or
+    an array broadcast against the runs' leading shape) adds noise * N(0, 1) to every
+    coordinate of every gradient, drawn from ``numpy.random.default_rng(seed)``.
+    Returns the points, shape (steps + 1, ..., dim).
+    """
+    H = np.asarray(hessians, dtype=float)
+    x = np.array(np.broadcast_to(x0s, np.broadcast_shapes(H.shape[:-1], np.shape(x0s))), dtype=float)
+    sigma = np.asarray(noise, dtype=float)
+    sigma = sigma.reshape(sigma.shape + (1,) * (x.ndim - sigma.ndim)) if sigma.ndim else sigma
+    rng = np.random.default_rng(seed)
+    names = state_names(step, hyper)
+    state = [np.zeros_like(x) for _ in names]
+    xs = [x.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            g = np.einsum("...ij,...j->...i", H, x)
+            if np.any(sigma):
+                g = g + sigma * rng.standard_normal(x.shape)
+            out = step(x, g, *state, **hyper)
+            if names:
+                x, *state = out
+                state = [np.asarray(s, dtype=float) for s in state]
+            else:
+                x = out
+            x = np.asarray(x, dtype=float)
+            xs.append(x.copy())
+    return np.array(xs)
+
+
+def run_torch_stacked(optimizer, hessians, x0s, steps, noise=0.0, seed=0, **options):
+    """:func:`run_stacked` for a ``torch.optim`` optimizer class (``torch.optim.SGD``,
+    with ``options`` such as lr and momentum): one optimizer, built once, updates the
+    whole stack as one float64 tensor, so the update is torch's own. The noise is drawn
+    exactly as in :func:`run_stacked`. Returns the points, shape (steps + 1, ..., dim)."""
+    import torch
+    H = np.asarray(hessians, dtype=float)
+    x = np.array(np.broadcast_to(x0s, np.broadcast_shapes(H.shape[:-1], np.shape(x0s))), dtype=float)
+    sigma = np.asarray(noise, dtype=float)
+    sigma = sigma.reshape(sigma.shape + (1,) * (x.ndim - sigma.ndim)) if sigma.ndim else sigma
+    rng = np.random.default_rng(seed)
+    p = torch.nn.Parameter(torch.tensor(x, dtype=torch.float64))
+    opt = optimizer([p], **options)
+    xs = [x.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(steps):
+            g = np.einsum("...ij,...j->...i", H, xs[-1])
+            if np.any(sigma):
+                g = g + sigma * rng.standard_normal(x.shape)
+            p.grad = torch.from_numpy(g)
+            opt.step()
+            xs.append(p.detach().numpy().copy())
+    return np.array(xs)
+
+
+def settle_steps(xs, tol, target=0.0):
+    """For points ``xs`` (steps + 1, ..., dim): the first step after which each path
+    stays within ``tol`` (Euclidean) of ``target``; inf where the path is still (or
+    again) further away at its last step. Shape (...)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        far = ~(np.linalg.norm(np.asarray(xs) - target, axis=-1) <= tol)
+    last = far.shape[0] - 1 - np.argmax(far[::-1], axis=0)
+    out = np.where(far.any(axis=0), last + 1, 0).astype(float)
+    out[far[-1]] = np.inf
+    return out

@@ -1,17 +1,21 @@
 """Minibatch SGD on a regression problem, watched closely: a recording runner and an
 interactive figure with sliders for the batch size and the learning rate.
 
-``record_run`` trains with *your* ``minibatch_indices`` and ``mse_gradient`` and keeps
-what the graded ``train_minibatch_sgd`` throws away: the weights after every update, the
-full-data loss at many points inside each epoch, and the training time (the time spent
-measuring the loss is not counted). Time is processor time, ``time.process_time()``:
-on an idle machine it is the wall-clock time, and other programs running at the same
-time do not inflate it. ``explore_batch`` shows it: the path of two chosen
-weights on the loss contours, and the loss against the examples seen (epochs on the top
-axis) and against the number of updates.
+``record_run`` runs *your* ``train_minibatch_sgd`` and watches its calls of
+``mse_gradient`` (and of ``minibatch_indices``), so it can keep what the function throws
+away: the weights after every update, the full-data loss at many points inside each epoch,
+and the training time (the loss is measured afterwards, from the recorded weights, so
+measuring costs none of it). Time is processor time, ``time.process_time()``: on an idle
+machine it is the wall-clock time, and other programs running at the same time do not
+inflate it. ``explore_batch`` shows it: the path of two chosen weights on the loss
+contours, and the loss against the examples seen (epochs on the top axis) and against
+the number of updates.
+
+The toolkit has no training loop of its own: every run shown is your function's.
 """
 import math
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,9 +34,9 @@ class BatchRun:
     examples: np.ndarray      # examples seen at each recorded point (0 first)
     updates: np.ndarray       # updates done at each recorded point
     losses: np.ndarray        # full-data loss at each recorded point
-    seconds: np.ndarray       # training (processor) time at each recorded point, measuring excluded
+    seconds: np.ndarray       # processor time of the run at each recorded point, measuring excluded
     path: np.ndarray          # (updates + 1, d): the weights after every update
-    epoch_losses: np.ndarray  # full-data loss after each epoch (as train_minibatch_sgd returns)
+    epoch_losses: np.ndarray  # full-data loss after each epoch (what train_minibatch_sgd returns)
 
     @property
     def diverged(self):
@@ -56,38 +60,111 @@ class BatchRun:
         return None if hit.size == 0 else getattr(self, where)[hit[0]].item()
 
 
-def record_run(problem, minibatch_indices, mse_gradient, batch_size, lr, epochs, rng,
-               w0=None, records_per_epoch=100):
-    """Minibatch SGD with the given functions (one minibatch_indices call per epoch,
-    one update per batch), recorded. The loss is measured at about
-    ``records_per_epoch`` evenly spaced updates of each epoch and after each epoch."""
-    X, y, n = problem.X, problem.y, problem.n
-    w = np.zeros(problem.d) if w0 is None else np.array(w0, dtype=float)
-    examples, updates, losses, seconds, path, epoch_losses = [0], [0], [problem.loss(w)], [0.0], [w], []
-    seen = done = 0
-    clock = 0.0
+class _Blown(BaseException):
+    """Raised inside a watched run once its weights have blown up, to end the loop early.
+    A BaseException, so that an ``except Exception`` in the watched code does not swallow it."""
+
+
+WATCH_MESSAGE = "record_run watches mse_gradient: your train_minibatch_sgd must call it once per batch"
+_MISSING = object()
+
+
+@contextmanager
+def _installed(env, stand_ins):
+    """Put ``stand_ins`` ({name: function}) into the namespace ``env`` for the duration,
+    then restore what was there (or remove the name if nothing was)."""
+    saved = {name: env.get(name, _MISSING) for name in stand_ins}
+    env.update(stand_ins)
+    try:
+        yield
+    finally:
+        for name, old in saved.items():
+            if old is _MISSING:
+                env.pop(name, None)
+            else:
+                env[name] = old
+
+
+def _record_points(bounds, records_per_epoch):
+    """The update counts at which the loss is recorded: 0, then about
+    ``records_per_epoch`` evenly spaced ones in each epoch [start, end), its end always."""
+    points = [0]
+    for start, end in zip(bounds[:-1], bounds[1:], strict=True):
+        every = max(1, math.ceil((end - start) / records_per_epoch))
+        points += [start + k for k in range(1, end - start + 1) if k % every == 0 or start + k == end]
+    return np.array(points)
+
+
+def record_run(problem, train_minibatch_sgd, batch_size, lr, epochs, rng, w0=None,
+               records_per_epoch=100, batches=None):
+    """Run *your* ``train_minibatch_sgd`` on ``problem`` and record what it does.
+
+    While it runs, the name ``mse_gradient`` in the function's globals (the notebook, for
+    a function defined there) is a recording wrapper around your ``mse_gradient``: each
+    call records the weights it is given and the number of rows, so the weights after
+    every update, the examples seen and the updates follow. ``minibatch_indices`` is
+    watched the same way to find where each epoch starts; ``batches``, if given, stands in
+    for it during the run (a function with its signature, e.g. batches in a fixed order).
+    Both names are restored afterwards, even if the run fails.
+
+    The full-data loss is measured afterwards, from the recorded weights, at about
+    ``records_per_epoch`` evenly spaced updates of each epoch and after each epoch; the
+    time (processor time) is that of your function's run, with the recording's small
+    cost per update, and without the measuring. A run whose weights blow up (its loss
+    surely past ``BLOW_UP``) is stopped there and reported as diverged.
+    """
+    env = getattr(train_minibatch_sgd, "__globals__", None)
+    if env is None or "mse_gradient" not in env:
+        raise RuntimeError(WATCH_MESSAGE)
+    gradient = env["mse_gradient"]
+    indices = batches if batches is not None else env.get("minibatch_indices")
+    weights, rows, stamps, starts = [], [], [], []
+    # (w - w*)^T C (w - w*) >= (mu / 2) |w - w*|^2: past this distance the loss is past BLOW_UP
+    w_star, far = problem.w_star, 2 * BLOW_UP / max(problem.mu, 1e-300)
+
+    def watched_gradient(w, X, y, *args, **kwargs):
+        stamps.append(time.process_time())
+        seen = np.array(w, dtype=float)   # a copy: a loop that updates w in place must not change the record
+        weights.append(seen)
+        rows.append(len(y))
+        gap = seen - w_star
+        if not gap @ gap < far:
+            raise _Blown
+        return gradient(w, X, y, *args, **kwargs)
+
+    def watched_indices(*args, **kwargs):
+        out = indices(*args, **kwargs)
+        starts.append(len(weights))       # updates done when this epoch starts
+        return out
+
+    stand_ins = {"mse_gradient": watched_gradient}
+    if indices is not None:
+        stand_ins["minibatch_indices"] = watched_indices
+    blown = False
     with np.errstate(over="ignore", invalid="ignore"):
-        for _ in range(epochs):
-            t0 = time.process_time()
-            batches = minibatch_indices(n, batch_size, rng)
-            every = max(1, math.ceil(len(batches) / records_per_epoch))
-            for k, idx in enumerate(batches):
-                w = w - lr * np.asarray(mse_gradient(w, X[idx], y[idx]), dtype=float)
-                seen += len(idx)
-                done += 1
-                path.append(w)
-                if (k + 1) % every == 0 or k + 1 == len(batches):
-                    clock += time.process_time() - t0
-                    loss = problem.loss(w)
-                    examples.append(seen), updates.append(done), losses.append(loss), seconds.append(clock)
-                    if not (np.isfinite(loss) and loss < BLOW_UP):
-                        break
-                    t0 = time.process_time()
-            epoch_losses.append(losses[-1])
-            if not (np.isfinite(losses[-1]) and losses[-1] < BLOW_UP):
-                break
-    return BatchRun(int(batch_size), float(lr), n, np.array(examples), np.array(updates), np.array(losses),
-                    np.array(seconds), np.array(path), np.array(epoch_losses))
+        try:
+            with _installed(env, stand_ins):
+                w_end, _ = train_minibatch_sgd(problem.X, problem.y, batch_size, lr, epochs, rng, w0=w0)
+            stamps.append(time.process_time())
+        except _Blown:
+            blown = True
+    if not weights:
+        raise RuntimeError(WATCH_MESSAGE)
+    path = np.array(weights if blown else weights + [np.asarray(w_end, dtype=float)])
+    done = len(path) - 1
+    examples = np.concatenate([[0], np.cumsum(rows[:done])])
+    if starts:
+        inner = [s for s in starts if 0 < s < done]
+    else:  # minibatch_indices not seen: an epoch is every n examples
+        inner = [int(j) for j in np.nonzero(np.diff(examples // problem.n))[0] + 1 if j < done]
+    bounds = sorted({0, done, *inner})
+    points = _record_points(bounds, records_per_epoch)
+    with np.errstate(over="ignore", invalid="ignore"):
+        losses = np.atleast_1d(problem.loss(path[points]))
+        epoch_losses = np.atleast_1d(problem.loss(path[bounds[1:]])) if done else np.array([])
+    seconds = np.array(stamps[:len(path)]) - stamps[0]
+    return BatchRun(int(batch_size), float(lr), problem.n, examples[points], points, losses,
+                    seconds[points], path, epoch_losses)
 
 
 def fastest_timing(runs):
@@ -113,6 +190,7 @@ def batch_size_options(n):
 
 
 RUN_COLORS = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"]
+RUN_STYLES = ["-", "--", "-.", ":"]  # with the colour, so that the runs stay apart in greyscale
 PANELS = ("path", "examples", "updates")
 
 
@@ -250,19 +328,20 @@ def runs_figure(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsiz
         _contours(axes["path"], problem, weights, window)
     starts = []
     for k, (label, run) in enumerate(runs.items()):
-        color = RUN_COLORS[k % len(RUN_COLORS)]
+        color, ls = RUN_COLORS[k % len(RUN_COLORS)], RUN_STYLES[k % len(RUN_STYLES)]
         gap = _gap(problem, run)
         starts.append(gap[0])
         end = "diverged" if run.diverged else f"{gap[-1]:.1e}"
         if "path" in axes:
-            axes["path"].plot(*_clip_path(run.path, weights, window), lw=0.7, color=color, zorder=3)
+            axes["path"].plot(*_clip_path(run.path, weights, window), lw=0.7, color=color, ls=ls, zorder=3)
         for name, x in (("examples", run.examples), ("seconds", 1e3 * run.seconds)):
             if name in axes:
                 keep = x > 0 if logx else slice(None)
                 plot = axes[name].loglog if logx else axes[name].semilogy
-                plot(x[keep], gap[keep], lw=1.2, color=color, label=f"{label}: {end}")
+                plot(x[keep], gap[keep], lw=1.2, color=color, ls=ls, label=f"{label}: {end}")
         if "updates" in axes:
-            axes["updates"].loglog(np.maximum(run.updates, 0.8), gap, lw=1.2, color=color, label=f"{label}: {end}")
+            axes["updates"].loglog(np.maximum(run.updates, 0.8), gap, lw=1.2, color=color, ls=ls,
+                                   label=f"{label}: {end}")
     if "path" in axes:
         axes["path"].plot(0, 0, marker="o", ms=7, color="0.2", mfc="white", ls="none", zorder=6)
     labels = {"examples": "examples seen", "updates": "updates", "seconds": "training time (ms)"}
@@ -301,13 +380,13 @@ def show_runs(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsize=
 class BatchExplorer(LiveFigure):
     """Interactive minibatch SGD: build with :func:`explore_batch`."""
 
-    figsize = (12, 4.2)
+    figsize = (8.0, 3.4)   # three panels in the width every explorer fits (live.LiveFigure)
 
-    def __init__(self, problem, minibatch_indices, mse_gradient, batch_size=32, lr=0.05, epochs=5,
+    def __init__(self, problem, train_minibatch_sgd, batch_size=32, lr=0.05, epochs=5,
                  weights=(0, 1), seed=0, max_epochs=10, title=None):
         import ipywidgets as W
         self.problem = problem
-        self.minibatch_indices, self.mse_gradient = minibatch_indices, mse_gradient
+        self.train_minibatch_sgd = train_minibatch_sgd
         self.weights = tuple(weights)
         self.seed = seed
         self.run = self.reference = None
@@ -353,16 +432,15 @@ class BatchExplorer(LiveFigure):
         B, lr, epochs = int(values["batch_size"]), float(values["lr"]), int(values["epochs"])
         label = f"B = {B}"
         try:
-            run = record_run(p, self.minibatch_indices, self.mse_gradient, B, lr, epochs,
-                             np.random.default_rng(self.seed))
-            ref = record_run(p, self.minibatch_indices, self.mse_gradient, p.n, lr, epochs,
-                             np.random.default_rng(self.seed))
+            # your train_minibatch_sgd, watched: at the chosen batch size, and with the full batch
+            run = record_run(p, self.train_minibatch_sgd, B, lr, epochs, np.random.default_rng(self.seed))
+            ref = record_run(p, self.train_minibatch_sgd, p.n, lr, epochs, np.random.default_rng(self.seed))
         except NotImplementedError:
             self.run = self.reference = None
             for line in (self._path, self._ref_path, self._ex, self._ends, self._ref_ex, self._up, self._ref_up):
                 line.set_data([], [])
             self._start.set_data([0.0], [0.0])
-            self._ex.set_label("minibatch_indices or mse_gradient: not implemented yet")
+            self._ex.set_label("train_minibatch_sgd (or a function it calls): not implemented yet")
             self._floor.set_ydata([np.nan, np.nan])
             self.legend(self.ax_ex, loc="upper right", fontsize=8)
             return
@@ -399,14 +477,14 @@ class BatchExplorer(LiveFigure):
         self.legend(self.ax_ex, loc="upper right", fontsize=8)
 
 
-def explore_batch(problem, minibatch_indices, mse_gradient, batch_size=32, lr=0.05, epochs=5,
+def explore_batch(problem, train_minibatch_sgd, batch_size=32, lr=0.05, epochs=5,
                   weights=(0, 1), seed=0, max_epochs=10, title=None):
-    """Interactive minibatch SGD on ``problem`` (from ``make_regression``) with your
-    ``minibatch_indices`` and ``mse_gradient``: sliders for the batch size, the learning
-    rate and the number of epochs. Left: the path of weights ``weights`` on the contours
-    of the loss over their plane (the others at the best fit), the full-batch path at the
-    same lr dashed. Middle: the loss above its minimum against the examples seen (top
-    axis: epochs), with the predicted noise floor lr sigma^2 / (4 B). Right: the same
-    against the number of updates."""
-    return BatchExplorer(problem, minibatch_indices, mse_gradient, batch_size=batch_size, lr=lr,
+    """Interactive minibatch SGD on ``problem`` (from ``make_regression``): your
+    ``train_minibatch_sgd``, watched by :func:`record_run` at each setting of the sliders
+    for the batch size, the learning rate and the number of epochs. Left: the path of
+    weights ``weights`` on the contours of the loss over their plane (the others at the
+    best fit), the full-batch path at the same lr dashed. Middle: the loss above its
+    minimum against the examples seen (top axis: epochs), with the predicted noise floor
+    lr sigma^2 / (4 B). Right: the same against the number of updates."""
+    return BatchExplorer(problem, train_minibatch_sgd, batch_size=batch_size, lr=lr,
                          epochs=epochs, weights=weights, seed=seed, max_epochs=max_epochs, title=title)

@@ -75,3 +75,20 @@ def run(step, landscape, x0, steps, **hyper):
         # (tests/test_runner.py checks they equal landscape.value bit for bit)
         losses = np.asarray(landscape.f(xs), dtype=float)
     return Trajectory(xs, losses)
+
+
+def step_per_lr(step, x, g, *state, lr, **hyper):
+    """One update of a stack of runs, each with its own learning rate: ``lr`` is an array
+    that broadcasts against ``x`` (one value per run), the other hyperparameters floats.
+
+    ``step`` is called as the course's contract says, with a float lr: once, at lr = 1.0,
+    and each run's move is then scaled by its own lr. That is the same update, since every
+    step function of the course moves x by lr times a direction that does not depend on
+    lr (the state it returns does not depend on lr either). Returns what ``step`` returns.
+    """
+    x = np.asarray(x, dtype=float)
+    out = step(x, g, *state, lr=1.0, **hyper)
+    x1, *rest = out if state else (out,)
+    x_new = x - np.asarray(lr, dtype=float) * (x - np.asarray(x1, dtype=float))
+    return (x_new, *rest) if state else x_new
+

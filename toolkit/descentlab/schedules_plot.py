@@ -26,6 +26,9 @@ SCHEDULE_COLORS = {
     "warm restarts": "#E69F00",
 }
 _SPARE = ["#56B4E9", "#882255", "#44AA99", "#332288"]
+# ... and one marker, so that the curves stay apart in greyscale too.
+SCHEDULE_MARKERS = {"constant": "", "step decay": "o", "exponential decay": "s", "cosine annealing": "^",
+                    "warmup + cosine": "D", "warm restarts": "v"}
 LOSS_FLOOR = 1e-12  # the loss panels are logarithmic
 
 
@@ -35,6 +38,14 @@ def schedule_color(label):
         if label == key or label.startswith(key + " ") or label.startswith(key + ","):
             return color
     return _SPARE[sum(map(ord, label)) % len(_SPARE)]
+
+
+def schedule_marker(label):
+    """The marker of a schedule (none for the constant rate, which is dashed instead)."""
+    for key, marker in SCHEDULE_MARKERS.items():
+        if label == key or label.startswith(key + " ") or label.startswith(key + ","):
+            return marker
+    return "x"
 
 
 def _positive(a):
@@ -68,11 +79,18 @@ def schedules_figure(problem, runs, title=None, figsize=(10, 3.8), floors=True, 
     """
     fig = Figure(figsize=figsize, layout="constrained")
     ax_lr, ax_loss = fig.subplots(1, 2)
+    used = set()
     for label, run in runs.items():
         color = (colors or {}).get(label) or schedule_color(label)
         ls = "--" if label.startswith("constant") else "-"
-        ax_lr.plot(np.arange(len(run.lrs)), run.lrs, color=color, ls=ls, lw=1.8, label=label)
-        ax_loss.semilogy(_positive(run.mean_loss), color=color, ls=ls, lw=1.5, label=f"{label}: {_final_text(run)}")
+        marker = schedule_marker(label)
+        if (ls, marker) in used:   # two runs of one kind (two constant rates, say): tell them apart in grey too
+            marker = next(m for m in ("o", "s", "^", "D", "v", "x", "+") if (ls, m) not in used)
+        used.add((ls, marker))
+        marks = dict(marker=marker, markersize=4, markevery=max(1, len(run.lrs) // 8))
+        ax_lr.plot(np.arange(len(run.lrs)), run.lrs, color=color, ls=ls, lw=1.8, label=label, **marks)
+        ax_loss.semilogy(_positive(run.mean_loss), color=color, ls=ls, lw=1.5, label=f"{label}: {_final_text(run)}",
+                         **marks)
         if floors:
             ax_loss.semilogy(np.arange(1, len(run.lrs) + 1), _positive(_floor_curve(problem, run.lrs)),
                              color=color, ls=":", lw=1.2)
@@ -126,7 +144,7 @@ class ScheduleExplorer(LiveFigure):
     """lr against step and loss against step for the schedule chosen in a dropdown,
     beside the constant rate lr0, on a noisy quadratic. Build with :func:`explore_schedules`."""
 
-    figsize = (10, 4)
+    figsize = (8.0, 3.6)   # the width every explorer fits (live.LiveFigure)
 
     def __init__(self, problem, schedules, sliders, steps=300, x0=(-1.8, 1.5), runs=100, seed=0,
                  title=None):

@@ -14,7 +14,10 @@ constant learning rate stops improving at a noise floor proportional to the rate
   torch tensors, so that one ``torch.optim`` optimizer trains them all side by side.
 - :func:`schedule_values`: the learning rates a schedule function gives for steps
   0, 1, ..., steps - 1.
+- :func:`remembered`: an experiment that runs each setting once, so that several
+  claims (``dl.robust_claim``) can read the same run without repeating it.
 """
+import functools
 import math
 from dataclasses import dataclass
 
@@ -27,6 +30,33 @@ from descentlab.runner import Trajectory
 def schedule_values(schedule, steps, **hyper):
     """``[schedule(0, **hyper), ..., schedule(steps - 1, **hyper)]`` as a float array."""
     return np.array([float(schedule(k, **hyper)) for k in range(int(steps))], dtype=float)
+
+
+def _key(value):
+    if isinstance(value, (np.ndarray, list, tuple)):
+        a = np.asarray(value, dtype=float)
+        return ("array", a.shape, a.tobytes())
+    return value
+
+
+def remembered(experiment, size=12):
+    """``experiment(**setting)`` computed once per setting (keyword arguments only; the
+    ``size`` most recent settings are kept). A notebook states several claims about one
+    run; each ``dl.robust_claim`` calls the experiment at the setting shown, and when
+    sweeping at the same neighbours, so without this every claim would redo the run."""
+    cache = {}
+
+    @functools.wraps(experiment)
+    def run(**setting):
+        key = tuple(sorted((name, _key(value)) for name, value in setting.items()))
+        if key not in cache:
+            if len(cache) >= size:
+                cache.pop(next(iter(cache)))
+            cache[key] = experiment(**setting)
+        return cache[key]
+
+    run.cache = cache
+    return run
 
 
 @dataclass

@@ -13,10 +13,10 @@ ANSWERS = {
                         "step is lr |g| / sqrt(t g^2)"),
     "forget_steps": (math.log(0.01) / math.log(0.99), 1e-2,
                      "with g = 0 every update multiplies s by alpha: solve alpha^k = 0.01 for k"),
-    "first_step": (0.01 * 1e-3 / (math.sqrt(0.01 * 1e-6) + 1e-8), 1e-3,
+    "first_step": (0.01 * 1e-7 / (math.sqrt(0.1 * 1e-14) + 1e-8), 1e-3,
                    "on the first update s_new = (1 - alpha) g^2, so the step is "
-                   "lr |g| / (sqrt(1 - alpha) |g| + eps)"),
-    "eps_inside": (1e-16, 1e-3,
+                   "lr |g| / (sqrt(1 - alpha) |g| + eps); with g = 1e-7 the eps is not negligible"),
+    "eps_inside": (1e-20, 1e-3,
                    "for tiny gradients sqrt(s) + eps tends to eps and sqrt(s + eps') tends to sqrt(eps'): "
                    "make the two floors equal"),
 }

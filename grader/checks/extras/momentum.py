@@ -6,14 +6,15 @@ from grader.checks import seeds
 from grader.checks.extras import CheckFailed
 
 ANSWERS = {
-    "stable_lr": (0.04, 1e-3,
+    "stable_lr": (2 / 32, 1e-3,
                   "gradient descent on a quadratic converges exactly when lr < 2 / L, with L the "
-                  "largest eigenvalue of the Hessian (here the Hessian is diag(2, 50))"),
-    "velocity_limit": (100.0, 1e-3,
-                       "under a constant gradient v_new = beta v + g settles where v = beta v + g"),
-    "momentum_rate": (9 / 11, 1e-3,
+                  "largest eigenvalue of the Hessian (for x0^2 + 16 x1^2 the Hessian is diag(2, 32))"),
+    "velocity_limit": (60.0, 1e-3,
+                       "under a constant gradient g = 3 the velocity v_new = beta v + g settles where "
+                       "v = beta v + g (here beta = 0.95)"),
+    "momentum_rate": (19 / 21, 1e-3,
                       "with the best lr and beta the heavy ball contracts by "
-                      "(sqrt(kappa) - 1) / (sqrt(kappa) + 1) per step"),
+                      "(sqrt(kappa) - 1) / (sqrt(kappa) + 1) per step (here kappa = 400)"),
 }
 
 
