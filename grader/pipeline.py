@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from grader import leaks
+
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
 
@@ -57,7 +59,7 @@ def source_assignments(root):
 
 # ------------------------------------------------------------------ release
 
-def leaks(path):
+def markers_left(path):
     """Markers of solutions or hidden tests left in a released notebook."""
     nb = nbformat.read(path, as_version=4)
     text = "\n".join(c.source for c in nb.cells)
@@ -74,12 +76,14 @@ def release(root, assignments=None, db_url=None):
             problems.append(f"{a}: generate_assignment failed:\n{result.get('error') or result.get('log')}")
             continue
         for nb in sorted((pathlib.Path(root) / "course" / a).glob("*.ipynb")):
-            found = leaks(nb)
+            found = markers_left(nb)
             if found:
                 problems.append(f"{nb}: released notebook still holds {found}")
         # a lesson's text twin holds its solutions (nbgrader_config.py keeps *.py out)
         for twin in sorted((pathlib.Path(root) / "course" / a).glob("*.py")):
             problems.append(f"{twin}: a text twin was copied into the release")
+    # no released notebook, and not the toolkit, may hand out another assignment's answers
+    problems += leaks.find(root)
     return problems
 
 
