@@ -144,3 +144,19 @@ def test_step_catalogue_holds_under_other_secrets(secret):
                 assert not unnamed, f"{name} ({label}): parts whose message does not say {phrase!r}: {unnamed}"
     finally:
         seeds.use(seeds.DEFAULT)
+
+
+@pytest.mark.parametrize("secret", [f"another class {i}".encode() for i in range(6)])
+def test_long_runs_catch_eps_inside_the_root_under_other_secrets(secret):
+    """The long runs of 02 decide where eps sits on every secret, not only on lucky ones
+    (a fresh-clone run once drew a secret where AdaGrad's eps inside the root passed)."""
+    from grader.checks import seeds
+    seeds.use(secret)
+    try:
+        for name, wrong in (("adagrad_step", step_catalogue.adagrad_eps_inside),
+                            ("rmsprop_step", step_catalogue.rmsprop_eps_inside)):
+            with pytest.raises(AssertionError, match="eps is inside the square root"):
+                grader.check(f"{name}_long_run", wrong, "long")
+            grader.check(f"{name}_long_run", getattr(ref, name), "long")
+    finally:
+        seeds.use(seeds.DEFAULT)

@@ -60,7 +60,7 @@ STUDENTS = {
     "adagrad-eps-inside-rmsprop-swapped": dict(
         code={"adagrad_step": as_cell(cat.adagrad_eps_inside, "adagrad_step"),
               "rmsprop_step": as_cell(cat.rmsprop_swapped_alpha, "rmsprop_step")},
-        loses={**_loses("adagrad_step", ("random", "edge"), "eps is inside the square root"),
+        loses={**_loses("adagrad_step", ("random", "edge", "long"), "eps is inside the square root"),
                **_loses("rmsprop_step", ALL_PARTS, "alpha and 1 - alpha are swapped")}),
     "adagrad-not-squared-rmsprop-eps-inside": dict(
         code={"adagrad_step": as_cell(cat.adagrad_not_squared, "adagrad_step"),
