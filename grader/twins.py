@@ -131,8 +131,9 @@ def from_text(text, previous=None, name="the twin"):
                 cid = generate_corpus_id()
             seen[cid] = i
         nb.cells[i].id = cid
-    nbformat.validate(canonical(nb))
-    return canonical(nb)
+    nb = canonical(nb)
+    nbformat.validate(nb)
+    return nb
 
 
 # ------------------------------------------------------------------ pairs on disk

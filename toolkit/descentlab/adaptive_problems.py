@@ -210,6 +210,22 @@ def run_with_state(step, landscape, x0, steps, **hyper):
     return Trajectory(np.array(xs), np.array(losses)), {n: np.array(k) for n, k in zip(names, kept, strict=True)}
 
 
+def _stack(hessians, x0s, noise, seed):
+    """The starting points of a stack of quadratics, and its gradient: H_k x plus, when
+    ``noise`` is not zero, noise * N(0, 1) drawn from ``numpy.random.default_rng(seed)``
+    (one draw per call, so two runners of one stack and seed see the same noise)."""
+    H = np.asarray(hessians, dtype=float)
+    x = np.array(np.broadcast_to(x0s, np.broadcast_shapes(H.shape[:-1], np.shape(x0s))), dtype=float)
+    sigma = np.asarray(noise, dtype=float)
+    sigma = sigma.reshape(sigma.shape + (1,) * (x.ndim - sigma.ndim)) if sigma.ndim else sigma
+    rng = np.random.default_rng(seed)
+
+    def grad(x):
+        g = np.einsum("...ij,...j->...i", H, x)
+        return g + sigma * rng.standard_normal(x.shape) if np.any(sigma) else g
+    return x, grad
+
+
 def run_stacked(step, hessians, x0s, steps, noise=0.0, seed=0, **hyper):
     """Run ``step`` on a stack of quadratics at once: run k minimises x^T H_k x / 2.
 
@@ -219,20 +235,13 @@ def run_stacked(step, hessians, x0s, steps, noise=0.0, seed=0, **hyper):
     coordinate of every gradient, drawn from ``numpy.random.default_rng(seed)``.
     Returns the points, shape (steps + 1, ..., dim).
     """
-    H = np.asarray(hessians, dtype=float)
-    x = np.array(np.broadcast_to(x0s, np.broadcast_shapes(H.shape[:-1], np.shape(x0s))), dtype=float)
-    sigma = np.asarray(noise, dtype=float)
-    sigma = sigma.reshape(sigma.shape + (1,) * (x.ndim - sigma.ndim)) if sigma.ndim else sigma
-    rng = np.random.default_rng(seed)
+    x, grad = _stack(hessians, x0s, noise, seed)
     names = state_names(step, hyper)
     state = [np.zeros_like(x) for _ in names]
     xs = [x.copy()]
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(steps):
-            g = np.einsum("...ij,...j->...i", H, x)
-            if np.any(sigma):
-                g = g + sigma * rng.standard_normal(x.shape)
-            out = step(x, g, *state, **hyper)
+            out = step(x, grad(x), *state, **hyper)
             if names:
                 x, *state = out
                 state = [np.asarray(s, dtype=float) for s in state]
@@ -249,20 +258,13 @@ def run_torch_stacked(optimizer, hessians, x0s, steps, noise=0.0, seed=0, **opti
     whole stack as one float64 tensor, so the update is torch's own. The noise is drawn
     exactly as in :func:`run_stacked`. Returns the points, shape (steps + 1, ..., dim)."""
     import torch
-    H = np.asarray(hessians, dtype=float)
-    x = np.array(np.broadcast_to(x0s, np.broadcast_shapes(H.shape[:-1], np.shape(x0s))), dtype=float)
-    sigma = np.asarray(noise, dtype=float)
-    sigma = sigma.reshape(sigma.shape + (1,) * (x.ndim - sigma.ndim)) if sigma.ndim else sigma
-    rng = np.random.default_rng(seed)
+    x, grad = _stack(hessians, x0s, noise, seed)
     p = torch.nn.Parameter(torch.tensor(x, dtype=torch.float64))
     opt = optimizer([p], **options)
     xs = [x.copy()]
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(steps):
-            g = np.einsum("...ij,...j->...i", H, xs[-1])
-            if np.any(sigma):
-                g = g + sigma * rng.standard_normal(x.shape)
-            p.grad = torch.from_numpy(g)
+            p.grad = torch.from_numpy(grad(xs[-1]))
             opt.step()
             xs.append(p.detach().numpy().copy())
     return np.array(xs)
