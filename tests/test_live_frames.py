@@ -19,6 +19,7 @@ import pytest
 
 from descentlab.batch_problems import make_regression
 from tests import test_batch_size_toolkit as batch
+from tests import test_digits as digits_grid
 from tests import test_plots as paths
 from tests import test_schedules_toolkit as schedules
 
@@ -40,6 +41,7 @@ EXPLORERS = {
     "paths": (paths_explorer, "beta", [0.9 - 0.01 * k for k in range(1, 13)]),
     "schedules": (schedules_explorer, "gamma", [0.3 + 0.005 * k for k in range(1, 13)]),
     "batch": (batch_explorer, "lr", [0.05 * 1.02 ** k for k in range(1, 13)]),
+    "grid": (digits_grid.make, "wd", [1, 2, 1, 0, 1, 2, 1, 0, 1, 2, 1, 0]),
 }
 
 
