@@ -11,13 +11,17 @@ from grader.reference.batch_size import (
     mse_gradient,
     train_minibatch_sgd,
 )
+from grader.reference.clipping import clip_grad_norm
 from grader.reference.momentum import ema_to_torch_lr, momentum_step, nesterov_step, sgd_step
+from grader.reference.param_groups import decay_param_groups
+from grader.reference.range_test import lr_range_test
 from grader.reference.schedules import (
     cosine_annealing,
     exponential_decay,
     step_decay,
     warmup_cosine,
 )
+from grader.reference.training import save_checkpoint, train_one_epoch
 
 __all__ = [
     "sgd_step", "momentum_step", "nesterov_step", "ema_to_torch_lr",
@@ -25,4 +29,5 @@ __all__ = [
     "step_decay", "exponential_decay", "cosine_annealing", "warmup_cosine",
     "minibatch_indices", "mse_gradient", "train_minibatch_sgd", "gradient_noise",
     "adam_step", "adamw_step", "ScratchAdam",
+    "train_one_epoch", "save_checkpoint", "lr_range_test", "clip_grad_norm", "decay_param_groups",
 ]
