@@ -4,7 +4,8 @@ the student.
 ``RebuildFromSource`` is the first of ``Autograde.sanitize_preprocessors``
 (nbgrader_config.py). From the instructor's source notebook (solutions/) and the
 gradebook it builds the notebook to run: every cell, its order, its metadata and tags,
-the hidden tests and the kernelspec are the instructor's; the source of each answer
+the hidden tests and the kernelspec are the instructor's (cells the instructor tagged
+``skip-when-grading`` run as a comment: grader/skipping.py); the source of each answer
 cell (nbgrader ``solution``, found by grade_id) is the student's, or the released stub
 when the student deleted it. Everything else in the submission (edited or deleted
 test cells, changed metadata or tags such as ``skip-execution``, extra cells, edited
@@ -30,8 +31,11 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 
+from grader import skipping
+
 NOTES = []   # (kind, text): kind "flag" for tampering, "note" for things fixed quietly
-EXECUTION_TAGS = {"skip-execution", "raises-exception", "remove-cell", "remove-input", "remove-output"}
+EXECUTION_TAGS = {"skip-execution", "raises-exception", "remove-cell", "remove-input", "remove-output",
+                  skipping.SKIP_TAG}
 GRADER_KEYS = ("grade", "solution", "locked", "points", "grade_id", "task")
 
 
@@ -104,6 +108,8 @@ class RebuildFromSource(NbGraderPreprocessor):
             new = copy.deepcopy(cell)
             if new.cell_type == "code":
                 new.outputs, new.execution_count = [], None
+                if skipping.skipped(cell):     # the instructor's tag: an experiment no grade needs
+                    new.source = skipping.SKIPPED_SOURCE
             gid = _gid(cell) if _is_graded_cell(cell) else None
             mine = by_gid.get(gid) if gid else by_id.get(cell.get("id"))
             if mine is not None:
