@@ -1,7 +1,7 @@
 """Autograding speed: plain sequential `nbgrader autograde` against `python -m grader
 autograde --jobs N`, on the same synthetic class, with the grades compared.
 
-    .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--jobs 2]
+    .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--jobs 2] [--assignments 06_practice ...]
     .venv/bin/python benchmarks/autograde_speed.py --baseline REV [--rounds 2]
 
 The class: ``--students`` submissions spread evenly over every released assignment,
@@ -35,15 +35,17 @@ sys.path.insert(0, str(ROOT))
 
 from tests.course import ASSIGNMENTS, BIN, env, fill, notebook_of, solution_code  # noqa: E402
 
+SELECTED = list(ASSIGNMENTS)   # --assignments narrows it
+
 
 def build_class(root, n_students, tree=ROOT, pythonpath=None):
     shutil.copy(tree / "nbgrader_config.py", root / "nbgrader_config.py")
-    for a in ASSIGNMENTS:
+    for a in SELECTED:
         shutil.copytree(tree / "solutions" / a, root / "solutions" / a)
     run([sys.executable, "-m", "grader", "--root", str(root), "release"], cwd=tree, pythonpath=pythonpath)
-    per = {a: n_students // len(ASSIGNMENTS) + (i < n_students % len(ASSIGNMENTS))
-           for i, a in enumerate(ASSIGNMENTS)}
-    for a in ASSIGNMENTS:
+    per = {a: n_students // len(SELECTED) + (i < n_students % len(SELECTED))
+           for i, a in enumerate(SELECTED)}
+    for a in SELECTED:
         students = importlib.import_module(f"tests.submissions.{a.split('_', 1)[1]}").STUDENTS
         names = sorted(students)
         reference = solution_code(a)
@@ -81,7 +83,7 @@ def scores(db_url):
 def plain_nbgrader(root):
     """nbgrader's own command, one assignment after the other (it grades students in turn)."""
     start = time.perf_counter()
-    for a in ASSIGNMENTS:
+    for a in SELECTED:
         run([str(BIN / "nbgrader"), "autograde", a, "--force"], cwd=root)
     return time.perf_counter() - start
 
@@ -160,7 +162,10 @@ def main():
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--baseline", help="a git revision to compare this tree's autograde with")
     parser.add_argument("--rounds", type=int, default=2, help="with --baseline: turns of each")
+    parser.add_argument("--assignments", nargs="+", choices=ASSIGNMENTS, help="only these (default: all)")
     args = parser.parse_args()
+    if args.assignments:
+        SELECTED[:] = args.assignments
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
     if args.baseline:
@@ -189,7 +194,7 @@ def main():
 
     print("\nper notebook, one graded run of the solution (seconds):")
     print(f"{'assignment':<16}{'kernel':>13}{'imports':>9}{'hidden tests':>14}{'rest':>8}{'fixed share':>13}")
-    for a in ASSIGNMENTS:
+    for a in SELECTED:
         s = cost_split(a)
         fixed = s["kernel start"] + s["imports cell"]
         total = sum(s.values())

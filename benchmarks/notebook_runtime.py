@@ -1,6 +1,7 @@
-"""How long each solution notebook takes to run headless (goal: under 20 s on 2 cores).
+"""How long each solution notebook takes to run headless (goal: under 20 s on 2 cores;
+06_practice, which trains about 500 small networks, under 45 s).
 
-    .venv/bin/python benchmarks/notebook_runtime.py [--repeat 3]
+    .venv/bin/python benchmarks/notebook_runtime.py [--repeat 3] [ASSIGNMENT ...]
 
 Prints, per notebook, the wall time of a full nbclient run (kernel start included)
 and the time of the slowest cells.
@@ -34,8 +35,11 @@ def run_once(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("assignments", nargs="*", help="e.g. 06_practice (default: all)")
     args = parser.parse_args()
     for path in sorted((ROOT / "solutions").glob("*/*.ipynb")):
+        if args.assignments and path.parent.name not in args.assignments:
+            continue
         runs = [run_once(path) for _ in range(args.repeat)]
         totals = [r[0] for r in runs]
         slow = ", ".join(f"cell {i}: {t:.2f} s" for t, i in runs[-1][2])

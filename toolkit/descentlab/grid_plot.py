@@ -12,6 +12,7 @@ from descentlab.live import LiveFigure, fmt
 
 LABELS = {"sgd": "SGD (momentum 0.9)", "adam": "Adam (L2)", "adamw": "AdamW"}
 COLORS = {"sgd": "momentum", "adam": "Adam", "adamw": "AdamW"}
+SEED_MARKERS = ("o", "s", "^", "D", "v")
 
 
 def cell_means(runs, lrs, wds):
@@ -107,6 +108,7 @@ class GridExplorer(LiveFigure):
                 line.set_data(np.arange(1, len(acc) + 1), acc)
                 line.set_color(st["color"])
                 line.set_linestyle(st["linestyle"])
+                line.set_marker(SEED_MARKERS[k % len(SEED_MARKERS)])   # the seeds apart, in any print
                 line.set_label(f"seed {k}")
             else:
                 line.set_data([], [])
