@@ -15,15 +15,14 @@ names of their parameters, and what torch.optim.AdamW made of them. Here the sam
 is built from the same spec to know which parameter should get which weight decay.
 """
 import collections
-import contextlib
 import math
 
 import numpy as np
-import torch
 
 from gradeclient import model_programs
 from grader.checks import seeds
 from grader.checks.extras import CheckFailed
+from grader.checks.optimizer import _one_thread  # one thread for tiny torch models
 from grader.checks.tolerance import rel_error
 from grader.reference.clipping import EPS, global_norm
 
@@ -31,16 +30,6 @@ CLIP = "clip_grad_norm"
 GROUPS = "decay_param_groups"
 CLIP_TOL = {"float64": 1e-9, "float32": 1e-4}   # relative, elementwise
 ACCEPTED_ERRORS = ("ValueError", "ArithmeticError", "RuntimeError")
-
-
-@contextlib.contextmanager
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _text(value, n=300):

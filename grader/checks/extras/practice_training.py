@@ -16,7 +16,6 @@ the stated recipe on the digits from three seeds; the kernel returns its predict
 the held-out images, whose labels never leave this process, and the part passes when at
 least 2 of the 3 runs reach RECIPE_ACCURACY.
 """
-import contextlib
 import functools
 import warnings
 
@@ -26,6 +25,7 @@ import torch
 from gradeclient import nets
 from gradeclient import training_programs as tp
 from grader.checks import seeds
+from grader.checks.optimizer import _one_thread  # one thread for tiny torch models
 from grader.checks.tolerance import rel_error
 from grader.reference import training as ref
 
@@ -35,16 +35,6 @@ MATCH = 1e-8    # a replayed known mistake reproduces the student's run
 
 class CheckFailed(AssertionError):
     pass
-
-
-@contextlib.contextmanager
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _text(value, n=300):
