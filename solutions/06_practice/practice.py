@@ -110,7 +110,7 @@ print(digits.make_model("cnn", seed=0))
 # 1. `optimizer.zero_grad()`: clear the gradients of the previous batch. `backward()`
 #    **adds** into `p.grad`; without the reset, every step uses the sum of all gradients so far.
 # 2. `loss = F.cross_entropy(model(x), y)`, then `loss.backward()`: the gradients.
-# 3. optionally clip them (section 7): after `backward`, before `step`, or it changes nothing.
+# 3. optionally clip them (section 6): after `backward`, before `step`, or it changes nothing.
 # 4. `optimizer.step()`: the update, with the gradients of this batch.
 # 5. `scheduler.step()`: the next learning rate. Schedulers built for a number of *updates*
 #    (like `OneCycleLR(total_steps=...)`) are stepped once per batch.
