@@ -191,7 +191,8 @@ def cmd_check(args):
         dest = tmp / "submitted" / "you" / assignment / notebook.name
         dest.parent.mkdir(parents=True)
         shutil.copy(notebook, dest)
-        print(f"grading {notebook.name} against the hidden tests (this runs the whole notebook)...")
+        print(f"grading {notebook.name} against the hidden tests (this runs the notebook, all but the "
+              f"experiments its lesson skips while grading)...")
         [result] = pipeline.autograde(tmp, jobs=1, timeout=args.timeout, memory_mb=args.memory,
                                       db_url=f"sqlite:///{tmp / 'gradebook.db'}",
                                       notebook_timeout=args.notebook_timeout,
