@@ -1407,17 +1407,18 @@ plt.show()
 
 
 def debugging_signs(seed, lr):
-    fit, acc = overfit_one_batch(seed, lr=lr)
-    c = lr_curves(seed)
-    small, good, big = (c[k][0] for k in (3e-3, 0.3, 3.0))
-    return (fit[-1] < 0.01 and acc == 1.0 and small[-10:].mean() > good[-10:].mean()
-            and not (np.isfinite(big[-10:]).all() and big[-10:].mean() < small[-10:].mean())), (
-        f"one batch: final loss {fit[-1]:.4f}, accuracy {acc:.0%}; last losses: lr 3e-3 {small[-10:].mean():.3f}, "
-        f"0.3 {good[-10:].mean():.3f}, 3.0 {big[-10:].mean():.3g}")
+    found = []
+    for s in (seed, seed + 1, seed + 2):
+        fit, acc = overfit_one_batch(s, lr=lr)
+        small, good, big = (lr_curves(s)[k][0][-10:].mean() for k in (3e-3, 0.3, 3.0))
+        ok = fit[-1] < 0.01 and acc == 1.0 and small > 2 * good and not (np.isfinite(big) and big < small)
+        found.append((ok, f"seed {s}: one batch {fit[-1]:.4f} ({acc:.0%}), last losses {small:.3f} / {good:.3f} / "
+                          f"{big:.3g}"))
+    return all(ok for ok, _ in found), "; ".join(text for _, text in found)
 
-dl.robust_claim("the loop drives the loss on one batch of 32 images below 0.01 in 300 steps; after 100 updates lr "
-                "3e-3 is still far behind lr 0.3, and lr 3.0 does no better than either", debugging_signs,
-                dict(seed=0, lr=1e-2))
+dl.robust_claim("on every seed the loop drives the loss on one batch of 32 images below 0.01 in 300 steps; after "
+                "100 updates lr 3e-3's loss is more than twice lr 0.3's, and lr 3.0 does no better than either",
+                debugging_signs, dict(seed=0, lr=1e-2))
 
 # %% [markdown] id="6da9885b"
 # The three learning rates look as the rules say: lr 3e-3 falls slowly and steadily, lr 0.3
