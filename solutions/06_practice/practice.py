@@ -56,6 +56,7 @@ import descentlab as dl
 from descentlab import digits
 from descentlab.digits import Recipe
 from descentlab.grid_plot import cell_means, explore_grid
+from descentlab.schedules_plot import schedule_color, schedule_marker
 
 # %matplotlib inline
 # %config InlineBackend.print_figure_kwargs = {"bbox_inches": None}   # the figures lay themselves out: draw each once
@@ -646,7 +647,6 @@ def schedule_race(seed, epochs):
 
 race = schedule_race(0, 6)
 fig, (ax_lr, ax_acc) = plt.subplots(1, 2, figsize=(8.0, 3.3), layout="constrained")
-marks = dict(zip(digits.SCHEDULES, "osD^v", strict=True))
 for s, acc in race.items():
     model, opt, sched = digits.build(base.replace(schedule=s, lr=1.0), 0)
     factors = []
@@ -655,9 +655,11 @@ for s, acc in race.items():
         opt.step()
         if sched is not None:
             sched.step()
-    ax_lr.plot(factors, label=s)
+    label = digits.SCHEDULE_LABELS[s]
+    look = dict(color=schedule_color(label), marker=schedule_marker(label) or None)
+    ax_lr.plot(factors, label=label, color=look["color"], ls="--" if s == "constant" else "-")
     ax_acc.errorbar(schedule_grid, acc.mean(1), yerr=[acc.mean(1) - acc.min(1), acc.max(1) - acc.mean(1)],
-                    marker=marks[s], capsize=3, label=s)
+                    capsize=3, label=label, ls="--" if s == "constant" else "-", **look)
 ax_lr.set(xlabel="update", ylabel="lr / peak lr", title="the five shapes")
 ax_acc.set(xscale="log", xlabel="peak learning rate", ylabel="validation accuracy after 6 epochs", ylim=(0.5, 1.0),
            title="each at five peak lrs, three seeds")

@@ -231,6 +231,9 @@ def fit(train_one_epoch, model, optimizer, data=None, epochs=10, scheduler=None,
 # ------------------------------------------------------------------ recipes and sweeps
 
 SCHEDULES = ("constant", "step", "cosine", "warmup_cosine", "onecycle")
+# their names in notebook 03's figures (descentlab.schedules_plot: one colour and marker each)
+SCHEDULE_LABELS = {"constant": "constant", "step": "step decay", "cosine": "cosine annealing",
+                   "warmup_cosine": "warmup + cosine", "onecycle": "one-cycle"}
 OPTIMIZERS = ("sgd", "adam", "adamw")
 
 

@@ -24,11 +24,12 @@ SCHEDULE_COLORS = {
     "cosine annealing": "#CC79A7",
     "warmup + cosine": "#D55E00",
     "warm restarts": "#E69F00",
+    "one-cycle": "#882255",
 }
 _SPARE = ["#56B4E9", "#882255", "#44AA99", "#332288"]
 # ... and one marker, so that the curves stay apart in greyscale too.
 SCHEDULE_MARKERS = {"constant": "", "step decay": "o", "exponential decay": "s", "cosine annealing": "^",
-                    "warmup + cosine": "D", "warm restarts": "v"}
+                    "warmup + cosine": "D", "warm restarts": "v", "one-cycle": "P"}
 LOSS_FLOOR = 1e-12  # the loss panels are logarithmic
 
 
