@@ -66,6 +66,7 @@ from hypothesis import strategies as st
 
 from grader.checks.tolerance import REFERENCE_TOL, rel_error
 from grader.reference import lion_muon as ref
+from tests.worst_case import WorstCases
 
 F64 = torch.float64
 STEPS = 100
@@ -82,41 +83,26 @@ CASES = settings(max_examples=200, deadline=None, derandomize=True, database=Non
 
 # ------------------------------------------------------------- worst-case report
 
-WORST = {}
 SEEN_BAND = [math.inf, -math.inf]  # extreme singular values of newton_schulz(G) in the band test
 
 
-def record(name, err, desc, literal=None, literal_desc=None, kind="relative error"):
-    entry = WORST.setdefault(name, {"err": -1.0, "desc": "", "literal": None, "literal_desc": "", "kind": kind})
-    if err > entry["err"]:
-        entry["err"], entry["desc"] = err, desc
-    if literal is not None and (entry["literal"] is None or literal > entry["literal"]):
-        entry["literal"], entry["literal_desc"] = literal, literal_desc or desc
+def _header():
+    lines = [f"tolerance REFERENCE_TOL = {REFERENCE_TOL:.0e} (float64), "
+             f"BF16_TOL = {BF16_TOL} (torch's bfloat16 Newton-Schulz)"]
+    if SEEN_BAND[0] <= SEEN_BAND[1]:
+        lines.append(f"newton_schulz singular values (5 steps, condition number <= 25): "
+                     f"{SEEN_BAND[0]:.5f} .. {SEEN_BAND[1]:.5f} observed, band {BAND}")
+    return lines
 
 
-class _WorstCaseReport:
-    def pytest_terminal_summary(self, terminalreporter):
-        if not WORST and SEEN_BAND[0] > SEEN_BAND[1]:
-            return
-        terminalreporter.section("lion / newton_schulz / muon reference vs oracles: worst errors")
-        terminalreporter.write_line(f"tolerance REFERENCE_TOL = {REFERENCE_TOL:.0e} (float64), "
-                                    f"BF16_TOL = {BF16_TOL} (torch's bfloat16 Newton-Schulz)")
-        if SEEN_BAND[0] <= SEEN_BAND[1]:
-            terminalreporter.write_line(
-                f"newton_schulz singular values (5 steps, condition number <= 25): "
-                f"{SEEN_BAND[0]:.5f} .. {SEEN_BAND[1]:.5f} observed, band {BAND}")
-        for name in sorted(WORST):
-            e = WORST[name]
-            terminalreporter.write_line(f"worst {e['kind']} for {name}: {e['err']:.2e} ({e['desc']})")
-            if e["literal"] is not None:
-                terminalreporter.write_line(f"    per element: {e['literal']:.2e} ({e['literal_desc']})")
+REPORT = WorstCases("lion / newton_schulz / muon reference vs oracles: worst errors", literal_label="per element",
+                    header=_header)
+record = REPORT.record
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _report_and_one_thread(request):
-    pm = request.config.pluginmanager
-    if pm.get_plugin("reference-lion-muon-worst") is None:
-        pm.register(_WorstCaseReport(), "reference-lion-muon-worst")
+    REPORT.register(request)
     before = torch.get_num_threads()
     torch.set_num_threads(1)  # tiny tensors: one thread is faster and deterministic
     yield

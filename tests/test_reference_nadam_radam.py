@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 from grader.checks.tolerance import REFERENCE_TOL, rel_error
 from grader.reference.nadam_radam import nadam_step, radam_step
+from tests.worst_case import WorstCases
 
 F64 = torch.float64
 STEPS = 100  # length of every trajectory
@@ -44,40 +45,13 @@ CASES = settings(max_examples=200, deadline=None, derandomize=True, database=Non
 
 # ------------------------------------------------------------- worst-case report
 
-WORST = {}  # function name -> {"err", "desc", "literal", "literal_desc", "kind"}
-
-
-def record(name, err, desc, literal=None, literal_desc=None, kind="relative error"):
-    """Keep the worst error seen for ``name`` (and, separately, the worst literal one)."""
-    entry = WORST.setdefault(name, {"err": -1.0, "desc": "", "literal": None,
-                                    "literal_desc": "", "kind": kind})
-    if err > entry["err"]:
-        entry["err"], entry["desc"] = err, desc
-    if literal is not None and (entry["literal"] is None or literal > entry["literal"]):
-        entry["literal"], entry["literal_desc"] = literal, literal_desc or desc
-
-
-class _WorstCaseReport:
-    """A plugin registered by this module: writes the WORST table in the terminal summary."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if not WORST:
-            return
-        terminalreporter.section("nadam/radam reference vs torch: worst relative errors (float64)")
-        terminalreporter.write_line(f"tolerance REFERENCE_TOL = {REFERENCE_TOL:.0e}")
-        for name in sorted(WORST):
-            e = WORST[name]
-            terminalreporter.write_line(f"worst {e['kind']} for {name}: {e['err']:.2e} ({e['desc']})")
-            if e["literal"] is not None:
-                terminalreporter.write_line(
-                    f"    elementwise, default 1e-8 floor: {e['literal']:.2e} ({e['literal_desc']})")
+REPORT = WorstCases("nadam/radam reference vs torch: worst relative errors (float64)")
+record = REPORT.record
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _worst_case_report(request):
-    pm = request.config.pluginmanager
-    if pm.get_plugin("reference-nadam-radam-worst") is None:
-        pm.register(_WorstCaseReport(), "reference-nadam-radam-worst")
+    REPORT.register(request)
     yield
 
 

@@ -45,6 +45,7 @@ from torch.optim.lr_scheduler import (
 
 from grader import reference as ref
 from grader.checks.tolerance import REFERENCE_TOL, rel_error
+from tests.worst_case import WorstCases
 
 F64 = torch.float64
 STEPS = 100  # length of every optimizer trajectory
@@ -56,42 +57,13 @@ CASES = settings(max_examples=200, deadline=None, derandomize=True, database=Non
 
 # ------------------------------------------------------------- worst-case report
 
-WORST = {}  # function name -> {"err", "desc", "literal", "literal_desc", "kind"}
-
-
-def record(name, err, desc, literal=None, literal_desc=None, kind="relative error"):
-    """Keep the worst error seen for ``name`` (and, separately, the worst literal one)."""
-    entry = WORST.setdefault(name, {"err": -1.0, "desc": "", "literal": None,
-                                    "literal_desc": "", "kind": kind})
-    if err > entry["err"]:
-        entry["err"], entry["desc"] = err, desc
-    if literal is not None and (entry["literal"] is None or literal > entry["literal"]):
-        entry["literal"], entry["literal_desc"] = literal, literal_desc or desc
-
-
-class _WorstCaseReport:
-    """A plugin registered by this module: writes the WORST table in the terminal summary."""
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if not WORST:
-            return
-        terminalreporter.section("reference vs torch: worst relative errors (float64)")
-        terminalreporter.write_line(f"tolerance REFERENCE_TOL = {REFERENCE_TOL:.0e}")
-        for name in sorted(WORST):
-            e = WORST[name]
-            terminalreporter.write_line(
-                f"worst {e['kind']} for {name}: {e['err']:.2e} ({e['desc']})")
-            if e["literal"] is not None:
-                terminalreporter.write_line(
-                    f"    elementwise, default 1e-8 floor: {e['literal']:.2e} "
-                    f"({e['literal_desc']})")
+REPORT = WorstCases("reference vs torch: worst relative errors (float64)")
+record = REPORT.record
 
 
 @pytest.fixture(scope="module", autouse=True)
 def _worst_case_report(request):
-    pm = request.config.pluginmanager
-    if pm.get_plugin("reference-vs-torch-worst") is None:
-        pm.register(_WorstCaseReport(), "reference-vs-torch-worst")
+    REPORT.register(request)
     yield
 
 
