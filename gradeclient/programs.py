@@ -295,4 +295,4 @@ def calls(fn, spec):
 
 
 # programs of other modules register themselves here when imported
-from gradeclient import model_programs, range_programs, training_programs  # noqa: E402, F401
+from gradeclient import model_programs, range_programs, sam_programs, training_programs  # noqa: E402, F401

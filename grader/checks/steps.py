@@ -32,10 +32,23 @@ class StepSpec:
     defaults: dict = field(default_factory=dict)  # optional hyperparameters and their contract values
     lr_range: tuple = (1e-4, 10.0)       # where hyper draws lr from
     decay_range: tuple = (1e-4, 1.0)     # where hyper draws weight_decay from (if it does)
+    # Notebook 07 needs the following; their defaults leave the earlier specs' cases as they were.
+    scalars: tuple = ()          # Python-float state after the arrays (NAdam's mu_product), returned after them
+    scalar_state: object = None  # (hyper, t) -> [floats]: the scalar state a run has before update t
+    shapes: tuple = None         # the shapes random cases draw from (None: SHAPES)
+    t_range: tuple = (1, 1000)   # where random cases draw t from
+    basic_t: tuple = (2, 20)     # where "basic" draws t for its steps from non-zero state
+    diagnose_shape: tuple = (4,)
+    trajectory_shapes: tuple = None   # (None: SHAPES[2:5])
+    trajectory_fixed: dict = field(default_factory=dict)  # hyperparameters every run keeps
+    # Compare each update with the reference on the student's own inputs, not with a run of
+    # the reference's own: where a run amplifies rounding (Muon's orthogonalisation, NAdam
+    # near its minimum), two correct runs drift apart by more than the tolerance.
+    trajectory_own_inputs: bool = False
 
     @property
     def outputs(self):
-        return ("x_new",) + tuple(f"{s}_new" for s in self.state)
+        return ("x_new",) + tuple(f"{s}_new" for s in self.state) + tuple(f"{s}_new" for s in self.scalars)
 
 
 def _lr(rng, lo=1e-4, hi=10.0):
@@ -70,6 +83,58 @@ SPECS = {s.name: s for s in [
 ]}
 
 
+def _mu_product(hyper, t):
+    """NAdam's running product mu_1 ... mu_{t-1}: the state a run has before update t
+    (torch's own expression for each mu_k, multiplied in torch's order)."""
+    beta1, decay = hyper.get("beta1", 0.9), hyper.get("momentum_decay", 4e-3)
+    product = 1.0
+    for k in range(1, t):
+        product *= beta1 * (1.0 - 0.5 * (0.96 ** (float(k) * decay)))
+    return [product]
+
+
+# Notebook 07. These are graded through grader/checks/extras/modern.py, which gives each
+# function parts of its own (RAdam's switch, Muon's shapes) from the parts below and its own.
+MODERN_SPECS = {s.name: s for s in [
+    StepSpec("nadam_step", ref.nadam_step, ("m", "v"), nonneg=("v",), takes_t=True,
+             scalars=("mu_product",), scalar_state=_mu_product,
+             hyper=lambda r: dict(lr=_lr(r, 1e-5, 1.0), beta1=float(r.uniform(0, 0.99)),
+                                  beta2=float(r.uniform(0.9, 0.99999)),
+                                  eps=_loguniform(r, 1e-12, 1e-4),
+                                  momentum_decay=_loguniform(r, 1e-3, 5e-2)),
+             defaults=dict(lr=2e-3, beta1=0.9, beta2=0.999, eps=1e-8, momentum_decay=4e-3),
+             lr_range=(1e-5, 1.0), trajectory_own_inputs=True),
+    # t from 6 on: random cases all take the adapted step for every beta2 from 0.9 (rho_6 > 5.38);
+    # the switch has a part of its own, and "basic" steps from t = 1 and from t = 10 to 30.
+    StepSpec("radam_step", ref.radam_step, ("m", "v"), nonneg=("v",), takes_t=True,
+             hyper=lambda r: dict(lr=_lr(r, 1e-5, 1.0), beta1=float(r.uniform(0, 0.99)),
+                                  beta2=float(r.uniform(0.9, 0.99999)),
+                                  eps=_loguniform(r, 1e-12, 1e-4)),
+             defaults=dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8), lr_range=(1e-5, 1.0),
+             t_range=(6, 1000), basic_t=(10, 31), trajectory_own_inputs=True),
+    # lr from 1e-3: a Lion step moves every coordinate by lr, and lr / |x| must stay well
+    # above the tolerance for a wrong sign to show. Betas as Lion is used (beta1 = 0 is an
+    # edge case): the gradients for which the order of sign and momentum update matters
+    # fill a share of about (1 - beta2) / (1 - beta1 beta2) of the ratios g / m.
+    StepSpec("lion_step", ref.lion_step, ("m",),
+             hyper=lambda r: dict(lr=_lr(r, 1e-3, 1.0), beta1=float(r.uniform(0.5, 0.99)),
+                                  beta2=float(r.uniform(0.9, 0.99)),
+                                  weight_decay=_loguniform(r, 1e-4, 1.0)),
+             defaults=dict(lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0), lr_range=(1e-3, 1.0),
+             diagnose_shape=(16,), trajectory_own_inputs=True),
+    StepSpec("muon_step", ref.muon_step, ("buf",),
+             hyper=lambda r: dict(lr=_lr(r, 1e-4, 0.5), weight_decay=_loguniform(r, 1e-4, 1.0),
+                                  momentum=float(r.uniform(0, 0.99)), nesterov=bool(r.random() < 0.75),
+                                  ns_steps=int(r.integers(1, 7)), eps=1e-7),
+             defaults=dict(lr=1e-3, weight_decay=0.1, momentum=0.95, nesterov=True, ns_steps=5, eps=1e-7),
+             lr_range=(1e-4, 0.5),
+             shapes=((1, 4), (4, 1), (3, 3), (2, 5), (5, 2), (4, 7), (7, 3), (1, 1)),
+             diagnose_shape=(3, 4),
+             trajectory_shapes=((4, 3), (3, 5), (4, 4), (6, 2), (2, 6)),
+             trajectory_fixed=dict(nesterov=True, ns_steps=5), trajectory_own_inputs=True),
+]}
+
+
 @dataclass
 class Case:
     x: np.ndarray
@@ -78,27 +143,32 @@ class Case:
     hyper: dict
     t: int = None
     label: str = ""
+    scalars: list = field(default_factory=list)
 
     def args(self):
-        return [self.x, self.g, *self.state] + ([self.t] if self.t is not None else [])
+        return [self.x, self.g, *self.state, *self.scalars] + ([self.t] if self.t is not None else [])
 
     def describe(self, spec):
         names = ["x", "g", *spec.state]
         shape = self.x.shape
-        parts = [f"{n} of shape {shape} ({self.x.dtype.name})" if n == "x" else None for n in names]
-        hyper = ", ".join(f"{k}={v:.3g}" for k, v in self.hyper.items())
+        hyper = ", ".join(f"{k}={_hyper_text(v)}" for k, v in self.hyper.items())
         t = f"t={self.t}, " if self.t is not None else ""
+        scalars = "".join(f"{n}={float(v):.6g}, " for n, v in zip(spec.scalars, self.scalars, strict=True))
         small = self.x.size <= 3
         if small:
             vals = ", ".join(f"{n}={_short(a)}" for n, a in zip(names, [self.x, self.g, *self.state], strict=True))
-            return f"{spec.name}({vals}, {t}{hyper})" + (f" [{self.label}]" if self.label else "")
-        del parts
-        return (f"{spec.name}(x, g{''.join(', ' + s for s in spec.state)}, {t}{hyper}) with arrays of shape "
+            return f"{spec.name}({vals}, {scalars}{t}{hyper})" + (f" [{self.label}]" if self.label else "")
+        return (f"{spec.name}(x, g{''.join(', ' + s for s in spec.state)}, {scalars}{t}{hyper}) with arrays of shape "
                 f"{shape} ({self.x.dtype.name})" + (f" [{self.label}]" if self.label else ""))
 
 
+def _hyper_text(v):
+    return str(v) if isinstance(v, bool) else f"{v:.3g}"
+
+
 def random_case(spec, rng, shape=None, dtype=np.float64, g_range=(1e-9, 1e2), **overrides):
-    shape = SHAPES[rng.integers(len(SHAPES))] if shape is None else shape
+    shapes = spec.shapes or SHAPES
+    shape = shapes[rng.integers(len(shapes))] if shape is None else shape
     x_scale = _loguniform(rng, 1e-2, 1e2)
     g_scale = _loguniform(rng, *g_range)
 
@@ -110,13 +180,16 @@ def random_case(spec, rng, shape=None, dtype=np.float64, g_range=(1e-9, 1e2), **
         arr = draw(g_scale)
         state.append(np.asarray(np.abs(arr) * g_scale, dtype=dtype) if s in spec.nonneg else arr)
     hyper = spec.hyper(rng)
-    hyper.update({k: v for k, v in overrides.items() if k not in ("t", "state", "g")})
-    t = overrides.get("t", int(rng.integers(1, 1000))) if spec.takes_t else None
+    hyper.update({k: v for k, v in overrides.items() if k not in ("t", "state", "g", "scalars")})
+    t = overrides.get("t", int(rng.integers(*spec.t_range))) if spec.takes_t else None
     g = overrides.get("g")
     g = draw(g_scale) if g is None else np.asarray(g, dtype=dtype)
     if "state" in overrides:
         state = [np.asarray(s, dtype=dtype) for s in overrides["state"]]
-    return Case(draw(x_scale), g, state, hyper, t)
+    case = Case(draw(x_scale), g, state, hyper, t)
+    if spec.scalars:
+        case.scalars = list(overrides.get("scalars") or spec.scalar_state(hyper, t))
+    return case
 
 
 class CheckFailed(AssertionError):
@@ -146,14 +219,19 @@ def _normalise(spec, out, case):
                               f"the pair ({', '.join(spec.outputs)}).")
         outs = list(out)
     arrays = []
-    for name, o in zip(spec.outputs, outs, strict=True):
+    first_scalar = 1 + len(spec.state)
+    for i, (name, o) in enumerate(zip(spec.outputs, outs, strict=True)):
         if o is None:
             raise CheckFailed(f"{case.describe(spec)} returned None for {name}: did you forget a return value?")
         try:
             a = np.asarray(o, dtype=np.float64)
         except (TypeError, ValueError) as e:
             raise CheckFailed(f"{case.describe(spec)}: {name} is not an array of numbers ({e}).") from None
-        if a.shape != case.x.shape:
+        if i >= first_scalar:
+            if a.shape != ():
+                raise CheckFailed(f"{case.describe(spec)}: {name} has shape {a.shape}; it should be one "
+                                  f"number (a Python float), like {spec.scalars[i - first_scalar]}.")
+        elif a.shape != case.x.shape:
             raise CheckFailed(f"{case.describe(spec)}: {name} has shape {a.shape}, expected "
                               f"{case.x.shape}, the shape of x.")
         arrays.append(a)
@@ -163,7 +241,7 @@ def _normalise(spec, out, case):
 def call(spec, fn, case, **kwargs):
     """Call the student's function on copies, check the inputs were left alone,
     and return the normalised outputs."""
-    args = [a.copy() for a in case.args()[:2 + len(spec.state)]]
+    args = [a.copy() for a in case.args()[:2 + len(spec.state)]] + [float(s) for s in case.scalars]
     if spec.takes_t:
         args.append(case.t)
     before = [a.copy() for a in args[:2 + len(spec.state)]]
@@ -186,6 +264,7 @@ def call(spec, fn, case, **kwargs):
 
 def expected(spec, case, omit_defaults=False):
     args = [np.asarray(a, dtype=np.float64) for a in case.args()[:2 + len(spec.state)]]
+    args += [float(s) for s in case.scalars]
     if spec.takes_t:
         args.append(case.t)
     hyper = dict(case.hyper)
@@ -203,9 +282,18 @@ def _mismatch(spec, wrong, case, got, floor):
         with np.errstate(all="ignore"):
             out = wrong(*args, **case.hyper)
         outs = out if len(spec.outputs) > 1 else [out]
-        return max(rel_error(g, np.asarray(o, dtype=np.float64), floor) for g, o in zip(got, outs, strict=True))
+        return max(gap(g, np.asarray(o, dtype=np.float64), floor) for g, o in zip(got, outs, strict=True))
     except Exception:
         return np.inf
+
+
+def gap(got, want, floor):
+    """rel_error, where an overflow the mistake reproduces (inf where it has the same inf)
+    counts as agreement, as nan beside nan already does."""
+    got, want = np.asarray(got, dtype=np.float64), np.asarray(want, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        same = np.isinf(got) & (got == want)
+    return rel_error(np.where(same, 0.0, got), np.where(same, 0.0, want), floor)
 
 
 def diagnose(spec, fn, case, got, floor, tol):
@@ -221,7 +309,7 @@ def diagnose(spec, fn, case, got, floor, tol):
     rng = seeds.rng(spec.name, "diagnose")
     extra = []
     for _ in range(2):
-        c = _moderate(spec, rng, shape=(4,))
+        c = _moderate(spec, rng, shape=spec.diagnose_shape)
         try:
             extra.append((c, call(spec, fn, c)))
         except AssertionError:
@@ -291,7 +379,7 @@ def part_basic(spec, fn, rng):
     (no cancellation, no gradient so small that eps decides)."""
     for k in range(4):
         for _ in range(1000):   # (a few draws at most)
-            t = 1 if k < 2 else int(rng.integers(2, 20))
+            t = 1 if k < 2 else int(rng.integers(*spec.basic_t))
             case = Case(_signed(rng, 0.25, 2.0, 3), _signed(rng, 0.2, 0.95, 3), [], _basic_hyper(spec, rng),
                         t if spec.takes_t else None)
             if k < 2:
@@ -299,6 +387,8 @@ def part_basic(spec, fn, rng):
                 case.label = "first step, state starts at zero"
             else:
                 case.state = [np.round(np.abs(rng.normal(size=3)) + 0.1, 2) for _ in spec.state]
+            if spec.scalars:
+                case.scalars = spec.scalar_state(case.hyper, case.t)
             if np.all(np.abs(expected(spec, case)[0]) >= 0.25):
                 break
         check_case(spec, fn, case)
@@ -356,6 +446,8 @@ def part_edge(spec, fn, rng):
     if spec.defaults:
         c = _moderate(spec, rng, shape=(4,))
         c.label = "optional hyperparameters left at their defaults " + str(spec.defaults)
+        if spec.scalars:   # the state a run with the default hyperparameters has
+            c.scalars = spec.scalar_state({**c.hyper, **spec.defaults}, c.t)
         check_case(spec, fn, c, omit_defaults=True)
 
 
@@ -383,20 +475,25 @@ def part_trajectory(spec, fn, rng, runs=5, steps=100):
     (|x0| from 1 to 3 in every coordinate), so every run is a descent."""
     lrs, decays = _trajectory_rates(spec, rng, runs)
     for r in range(runs):
-        shape = SHAPES[2 + r % 3]
+        shape = SHAPES[2 + r % 3] if spec.trajectory_shapes is None else \
+            spec.trajectory_shapes[r % len(spec.trajectory_shapes)]
         curv = rng.uniform(0.1, 2.0, size=shape)
         hyper = spec.hyper(rng)
         hyper.update(lr=float(lrs[r]), **_contract_eps(spec))
         if "weight_decay" in hyper:
             hyper["weight_decay"] = float(decays[r])
+        hyper.update(spec.trajectory_fixed)
         x = rng.uniform(1.0, 3.0, size=shape) * rng.choice([-1.0, 1.0], size=shape)
-        mine = [x.copy()] + [np.zeros(shape) for _ in spec.state]
-        theirs = [x.copy()] + [np.zeros(shape) for _ in spec.state]
+        n = 1 + len(spec.state)
+        start = spec.scalar_state(hyper, 1) if spec.scalars else []
+        mine = [x.copy()] + [np.zeros(shape) for _ in spec.state] + list(start)
+        theirs = [x.copy()] + [np.zeros(shape) for _ in spec.state] + list(start)
         for t in range(1, steps + 1):
-            case = Case(mine[0], curv * mine[0], mine[1:], hyper, t if spec.takes_t else None,
-                        label=f"trajectory {r + 1}, update {t} of {steps}")
+            case = Case(mine[0], curv * mine[0], mine[1:n], hyper, t if spec.takes_t else None,
+                        label=f"trajectory {r + 1}, update {t} of {steps}", scalars=mine[n:])
             got = call(spec, fn, case)
-            ref_case = Case(theirs[0], curv * theirs[0], theirs[1:], hyper, case.t)
+            ref_case = case if spec.trajectory_own_inputs else \
+                Case(theirs[0], curv * theirs[0], theirs[1:n], hyper, case.t, scalars=theirs[n:])
             exp = expected(spec, ref_case)
             compare(spec, fn, case, got, exp,
                     context=" (on f(x) = sum(c x^2) / 2, every earlier update agreed)")
@@ -408,10 +505,15 @@ PARTS = {"basic": part_basic, "random": part_random, "edge": part_edge,
 
 
 def check_step(name, fn, part):
-    spec = SPECS[name]
+    run_part(SPECS[name], fn, part, PARTS[part])
+
+
+def run_part(spec, fn, part, part_fn):
+    """``part_fn(spec, fn, rng)`` on the student's ``fn``, its cases drawn for (name, part)."""
+    name = spec.name
     if not fn.callable:
         raise CheckFailed(f"{name} is not a function.")
     params = fn.params   # None when the kernel could not say: the calls will tell
-    if params is not None and len(params) < 2 + len(spec.state):
+    if params is not None and len(params) < 2 + len(spec.state) + len(spec.scalars):
         raise CheckFailed(f"{name} takes too few arguments; keep the signature given in the TODO cell.")
-    PARTS[part](spec, fn, seeds.rng(name, part))
+    part_fn(spec, fn, seeds.rng(name, part))

@@ -17,6 +17,7 @@ from grader.reference.momentum import ema_to_torch_lr, momentum_step, nesterov_s
 from grader.reference.nadam_radam import nadam_step, radam_step
 from grader.reference.param_groups import decay_param_groups
 from grader.reference.range_test import lr_range_test
+from grader.reference.sam import SAM
 from grader.reference.schedules import (
     cosine_annealing,
     exponential_decay,
@@ -32,5 +33,5 @@ __all__ = [
     "minibatch_indices", "mse_gradient", "train_minibatch_sgd", "gradient_noise",
     "adam_step", "adamw_step", "ScratchAdam",
     "train_one_epoch", "save_checkpoint", "lr_range_test", "clip_grad_norm", "decay_param_groups",
-    "nadam_step", "radam_step", "lion_step", "newton_schulz", "muon_step",
+    "nadam_step", "radam_step", "lion_step", "newton_schulz", "muon_step", "SAM",
 ]
