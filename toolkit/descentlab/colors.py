@@ -13,11 +13,18 @@ STYLES = {
     "AdamW":    dict(color="#000000", linestyle=(0, (1.5, 2.5, 5, 2.5))),
     # Okabe-Ito's yellow is all but invisible on white: Lion takes Tol's wine instead
     "Lion":     dict(color="#882255", linestyle=(0, (12, 3))),
+    # notebook 07's newcomers take Paul Tol's muted colours, distinct from the eight above
+    "NAdam":    dict(color="#332288", linestyle=(0, (4, 1.5, 1.5, 1.5))),
+    "RAdam":    dict(color="#44AA99", linestyle=(0, (8, 1.5, 1.5, 1.5, 1.5, 1.5))),
+    "Muon":     dict(color="#999933", linestyle=(0, (2, 1))),
+    "SAM":      dict(color="#AA4499", linestyle=(0, (10, 2, 3, 2))),
+    "schedule-free AdamW": dict(color="#661100", linestyle=(0, (5, 1, 1, 1, 1, 1, 1, 1))),
 }
 # and a marker each, for the curves that have room for one every few points
 MARKERS = {"SGD": "o", "momentum": "s", "Nesterov": "^", "AdaGrad": "D", "RMSprop": "v",
-           "Adam": "P", "AdamW": "X", "Lion": "*"}
-_SPARE = ["#999999", "#882255", "#44AA99", "#332288"]
+           "Adam": "P", "AdamW": "X", "Lion": "*", "NAdam": "h", "RAdam": "p", "Muon": "d",
+           "SAM": "<", "schedule-free AdamW": ">"}
+_SPARE = ["#999999", "#777777", "#BBBBBB", "#555555"]
 
 
 def style(name):
