@@ -2,19 +2,22 @@
 with DESCENTLAB_SWEEP=1, so that each ``dl.robust_claim`` is also checked at every
 neighbour of the setting it shows (other seeds, longer runs, other starts, +-20% on the
 hyperparameters its words do not name), and the mechanism itself is shown to catch a
-claim that holds only where it was tried."""
+claim that holds only where it was tried. The same run is the solution notebook's
+headless run: every plot must leave a PNG and no cell may write to stderr."""
 import numpy as np
 import pytest
 
 import descentlab as dl
 from descentlab import claims
 from tests.course import ASSIGNMENTS, execute, notebook_of
+from tests.test_notebooks import assert_every_plot_leaves_a_png_and_nothing_goes_to_stderr
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_every_claim_holds_around_its_setting(assignment, monkeypatch):
+def test_solution_runs_headless_and_every_claim_holds_around_its_setting(assignment, monkeypatch):
     monkeypatch.setenv(claims.SWEEP_ENV, "1")
-    execute(notebook_of(assignment), timeout=900)   # a failing claim fails its cell
+    nb = execute(notebook_of(assignment), timeout=900)   # a failing claim fails its cell
+    assert_every_plot_leaves_a_png_and_nothing_goes_to_stderr(nb)
 
 
 def test_the_default_neighbourhood():
