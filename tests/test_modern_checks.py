@@ -9,6 +9,7 @@ import grader
 from grader import reference as ref
 from grader.checks import seeds
 from tests.catalogue import modern as catalogue
+from tests.test_grading_helpers import outcome
 
 # The part names the notebook's hidden-test cells call: a contract with solutions/07_modern.
 PARTS = {
@@ -19,18 +20,6 @@ PARTS = {
     "newton_schulz": ["basic", "shapes", "random"],
 }
 OTHER_SECRETS = [b"another class 0", b"another class 7"]
-
-
-def outcome(name, fn):
-    """part -> None when the part passes, else the failure message."""
-    result = {}
-    for part in grader.parts(name):
-        try:
-            grader.check(name, fn, part)
-            result[part] = None
-        except AssertionError as e:
-            result[part] = str(e)
-    return result
 
 
 def test_parts_are_the_ones_the_notebook_calls():

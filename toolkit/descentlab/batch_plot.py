@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from descentlab.colors import style
+from descentlab.display import show_figure
 from descentlab.live import LiveFigure, decade_limits, loss_limits, make_slider
 
 BLOW_UP = 1e12  # a run whose loss passes this is stopped and reported as diverged
@@ -367,14 +368,7 @@ def runs_figure(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsiz
 def show_runs(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsize=None, logx=False):
     """Display :func:`runs_figure` in a notebook (return it elsewhere)."""
     fig = runs_figure(problem, runs, weights, title, panels, figsize, logx)
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return fig
-    if get_ipython() is None:
-        return fig
-    display(fig)
+    return show_figure(fig)
 
 
 class BatchExplorer(LiveFigure):

@@ -23,6 +23,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from descentlab.colors import marker, style
+from descentlab.display import show_figure
 from descentlab.runner import STEP_COUNTER, state_names
 
 
@@ -185,17 +186,6 @@ def singular_values(M):
     return np.linalg.svd(np.asarray(M, dtype=float), compute_uv=False)
 
 
-def _show(fig):
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return fig
-    if get_ipython() is None:
-        return fig
-    display(fig)
-
-
 def singular_values_figure(updates, title=None, figsize=(6.5, 3.6)):
     """Singular values (largest first) of each update in ``{label: 2-D array}``, on a log axis,
     with the value 1 drawn: a raw gradient spans decades, an orthogonalised one sits near 1."""
@@ -218,7 +208,7 @@ def singular_values_figure(updates, title=None, figsize=(6.5, 3.6)):
 
 
 def show_singular_values(updates, title=None, figsize=(6.5, 3.6)):
-    return _show(singular_values_figure(updates, title, figsize))
+    return show_figure(singular_values_figure(updates, title, figsize))
 
 
 def runs_figure(runs, problem=None, title=None, figsize=(11, 3.6)):
@@ -251,4 +241,4 @@ def runs_figure(runs, problem=None, title=None, figsize=(11, 3.6)):
 
 
 def show_runs(runs, problem=None, title=None, figsize=(11, 3.6)):
-    return _show(runs_figure(runs, problem, title, figsize))
+    return show_figure(runs_figure(runs, problem, title, figsize))

@@ -37,6 +37,7 @@ import numpy as np
 
 from descentlab import digits
 from descentlab.colors import marker, style
+from descentlab.display import show_figure
 from descentlab.step_optimizer import StepOptimizer, split_for_muon
 
 SGD, ADAM, ADAMW, NADAM, RADAM, LION, MUON, SF = ("SGD + momentum", "Adam", "AdamW", "NAdam", "RAdam", "Lion",
@@ -298,11 +299,4 @@ def race_figure(result, figsize=(9.0, 3.6), ylim=(0.8, 1.0)):
 def show(result, **kwargs):
     """Display :func:`race_figure` in a notebook (return it elsewhere)."""
     fig = race_figure(result, **kwargs)
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return fig
-    if get_ipython() is None:
-        return fig
-    display(fig)
+    return show_figure(fig)

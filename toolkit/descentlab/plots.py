@@ -9,6 +9,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from descentlab.colors import marker, style
+from descentlab.display import show_figure
 from descentlab.live import LiveFigure, loss_limits, make_slider
 from descentlab.runner import run
 
@@ -127,14 +128,7 @@ def show_paths(land, trajectories, title=None, figsize=(10, 4)):
     """Show the paths on the landscape and f(x) - f* against the step (d2l's
     show_trace_2d, for any number of optimizers)."""
     fig = paths_figure(land, trajectories, title, figsize)
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return fig
-    if get_ipython() is None:
-        return fig
-    display(fig)
+    return show_figure(fig)
 
 
 class Path:

@@ -12,6 +12,7 @@ it does to the loss of SGD on a noisy problem, beside a constant rate.
 import numpy as np
 from matplotlib.figure import Figure
 
+from descentlab.display import show_figure
 from descentlab.live import LiveFigure, fmt, loss_limits, make_slider, steady_ceiling
 from descentlab.schedules_problems import NoisyQuadratic, schedule_values
 
@@ -114,14 +115,7 @@ def schedules_figure(problem, runs, title=None, figsize=(10, 3.8), floors=True, 
 def show_schedules(problem, runs, title=None, figsize=(10, 3.8), floors=True, colors=None):
     """Display :func:`schedules_figure` in a notebook (return it elsewhere)."""
     fig = schedules_figure(problem, runs, title, figsize, floors, colors)
-    try:
-        from IPython import get_ipython
-        from IPython.display import display
-    except ImportError:
-        return fig
-    if get_ipython() is None:
-        return fig
-    display(fig)
+    return show_figure(fig)
 
 
 class Schedule:
