@@ -174,6 +174,20 @@ def _saved_state(saved, opt):
     return {"state": state, "param_groups": groups}
 
 
+def not_an_optimizer(cls, report):
+    """True (and ``report`` says what came instead) when ``cls`` is not a torch.optim.Optimizer
+    class: the programs that train with the student's optimizer stop there."""
+    import torch
+    if isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer):
+        return False
+    try:
+        report["got"] = repr(cls)[:200]
+    except Exception:   # noqa: BLE001 (a hostile __repr__)
+        report["got"] = f"a {type(cls).__name__}"
+    report["error"] = {"at": "class"}
+    return True
+
+
 @program
 def optimizer_race(cls, spec):
     """Train the network with the student's optimizer class.
@@ -193,12 +207,7 @@ def optimizer_race(cls, spec):
     import torch
     report = {"error": None, "param_groups": None, "params": [], "aliasing": [],
               "idle": None, "idle_state": None, "state": None}
-    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-        try:
-            report["got"] = repr(cls)[:200]
-        except Exception:   # noqa: BLE001
-            report["got"] = f"a {type(cls).__name__}"
-        report["error"] = {"at": "class"}
+    if not_an_optimizer(cls, report):
         return report
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # a tiny model: one thread is the fastest

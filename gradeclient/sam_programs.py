@@ -16,7 +16,7 @@ the first group), "steps": how many (0: only construct)}
 """
 from gradeclient import nets
 from gradeclient.model_programs import _exception
-from gradeclient.programs import program
+from gradeclient.programs import not_an_optimizer, program
 
 BASES = {"sgd": "SGD", "adam": "Adam"}
 IDLE_SHAPE = (3,)
@@ -90,12 +90,7 @@ def sam_race(cls, spec):
     from gradeclient.training_programs import number
     report = {"error": None, "calls": [], "seen": [], "grads_on_entry": [], "after": [], "returned": [],
               "returned_kind": []}
-    if not (isinstance(cls, type) and issubclass(cls, torch.optim.Optimizer)):
-        try:
-            report["got"] = repr(cls)[:200]
-        except Exception:   # noqa: BLE001
-            report["got"] = f"a {type(cls).__name__}"
-        report["error"] = {"at": "class"}
+    if not_an_optimizer(cls, report):
         return report
     threads = torch.get_num_threads()
     torch.set_num_threads(1)   # a tiny model: one thread is the fastest, and the same everywhere

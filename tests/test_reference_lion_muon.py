@@ -66,11 +66,10 @@ from hypothesis import strategies as st
 
 from grader.checks.tolerance import REFERENCE_TOL, rel_error
 from grader.reference import lion_muon as ref
-from tests.worst_case import WorstCases
+from tests.worst_case import TINY, WorstCases, fmt, trajectory_error
 
 F64 = torch.float64
 STEPS = 100
-TINY = 1e-300
 BF16_TOL = 0.2
 WELL_CONDITIONED = 0.01  # smallest singular value of G / ||G||_F for the bfloat16 comparison
 # Exact-arithmetic band of the 5-step quintic on [0.01, 1] (dense scalar grid, see
@@ -109,14 +108,8 @@ def _report_and_one_thread(request):
     torch.set_num_threads(before)
 
 
-def fmt(**kw):
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in kw.items())
 
 
-def trajectory_error(a, b):
-    """Per-element trajectory floor (axis 0 is the step)."""
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    return rel_error(a, b, floor=np.maximum(TINY, np.max(np.abs(a) + np.abs(b), axis=0)))
 
 
 def matrix_error(a, b):

@@ -33,11 +33,10 @@ from hypothesis import strategies as st
 
 from grader.checks.tolerance import REFERENCE_TOL, rel_error
 from grader.reference.nadam_radam import nadam_step, radam_step
-from tests.worst_case import WorstCases
+from tests.worst_case import TINY, WorstCases, first_bad_step, fmt, trajectory_error
 
 F64 = torch.float64
 STEPS = 100  # length of every trajectory
-TINY = 1e-300  # keeps a floor positive for an element that is exactly 0 all along
 
 CASES = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow])
@@ -68,27 +67,10 @@ def _float64_default_single_thread():
     torch.set_num_threads(threads)
 
 
-def trajectory_error(a, b):
-    """rel_error with the per-element trajectory floor; axis 0 of a and b is the step."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    floor = np.maximum(TINY, np.max(np.abs(a) + np.abs(b), axis=0))
-    return rel_error(a, b, floor=floor)
 
 
-def first_bad_step(a, b):
-    """0-based step at which the trajectory comparison first exceeds the tolerance."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    floor = np.maximum(TINY, np.max(np.abs(a) + np.abs(b), axis=0))
-    for k in range(len(a)):
-        if rel_error(a[k], b[k], floor=floor) >= REFERENCE_TOL:
-            return k
-    return None
 
 
-def fmt(**kw):
-    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in kw.items())
 
 
 # ------------------------------------------------------------- the oracles

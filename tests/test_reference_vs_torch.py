@@ -45,11 +45,10 @@ from torch.optim.lr_scheduler import (
 
 from grader import reference as ref
 from grader.checks.tolerance import REFERENCE_TOL, rel_error
-from tests.worst_case import WorstCases
+from tests.worst_case import TINY, WorstCases, first_bad_step, trajectory_error
 
 F64 = torch.float64
 STEPS = 100  # length of every optimizer trajectory
-TINY = 1e-300  # keeps a floor positive for an element that is exactly 0 all along
 
 CASES = settings(max_examples=200, deadline=None, derandomize=True, database=None,
                  suppress_health_check=[HealthCheck.too_slow])
@@ -77,23 +76,8 @@ def _single_thread():
     torch.set_num_threads(before)
 
 
-def trajectory_error(a, b):
-    """rel_error with the per-element trajectory floor; axis 0 of a and b is the step."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    floor = np.maximum(TINY, np.max(np.abs(a) + np.abs(b), axis=0))
-    return rel_error(a, b, floor=floor)
 
 
-def first_bad_step(a, b):
-    """0-based step at which the trajectory comparison first exceeds the tolerance."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    floor = np.maximum(TINY, np.max(np.abs(a) + np.abs(b), axis=0))
-    for k in range(len(a)):
-        if rel_error(a[k], b[k], floor=floor) >= REFERENCE_TOL:
-            return k
-    return None
 
 
 def fmt(**kw):

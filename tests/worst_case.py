@@ -1,6 +1,37 @@
-"""The worst error a reference-versus-oracle test saw, per function, written in pytest's
-terminal summary (one table per test module)."""
-from grader.checks.tolerance import REFERENCE_TOL
+"""What the reference-versus-oracle tests share: the error of a trajectory against its
+oracle's (one floor per element, the largest |a| + |b| along the run), the first step at
+which two runs part, and the worst error each test saw, per function, written in
+pytest's terminal summary (one table per test module)."""
+import numpy as np
+
+from grader.checks.tolerance import REFERENCE_TOL, rel_error
+
+TINY = 1e-300  # keeps a floor positive for an element that is exactly 0 all along
+
+
+def _trajectory_floor(a, b):
+    return np.maximum(TINY, np.max(np.abs(a) + np.abs(b), axis=0))
+
+
+def trajectory_error(a, b):
+    """rel_error with the per-element trajectory floor; axis 0 of a and b is the step."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    return rel_error(a, b, floor=_trajectory_floor(a, b))
+
+
+def first_bad_step(a, b):
+    """0-based step at which the trajectory comparison first exceeds the tolerance."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    floor = _trajectory_floor(a, b)
+    for k in range(len(a)):
+        if rel_error(a[k], b[k], floor=floor) >= REFERENCE_TOL:
+            return k
+    return None
+
+
+def fmt(**kw):
+    """Keyword arguments as a short readable list (floats to 4 digits)."""
+    return ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in kw.items())
 
 
 class WorstCases:
