@@ -2,25 +2,30 @@
 steps: median update at most 50 ms in the kernel, at most 100 ms from key press to the
 repainted canvas in the browser.
 
-    .venv/bin/python benchmarks/plot_speed.py [--moves 50] [--presses 20] [--no-browser] [--baseline] [NOTEBOOK ...]
+    .venv/bin/python benchmarks/plot_speed.py [--moves 50] [--presses 20] [--no-browser] [--no-kernel]
+                                              [--before] [--baseline] [NOTEBOOK ...]
 
 NOTEBOOK: paths of solution notebooks (default: every solutions/*/*.ipynb).
 
 Kernel side: runs the notebook headless (nbclient), then in the same kernel finds every
 LiveFigure it made (every interactive plot, whatever helper built it), sets its "steps"
 slider to 300 where it has one, and moves its first hyperparameter slider one keyboard
-step at a time, ``--moves`` times. Each move is timed as the kernel does it under
-ipympl: the slider callback (``update``: recompute the paths, update the artists, and
-either blit the foreground over the kept background and send the changed pixels, or,
-when the background changed, ``draw_idle``) and, after a ``draw_idle``, the full render
-the page then asks for (``canvas.draw``: Agg render of everything, PNG, send).
-Wall time and CPU time (the CPU time is less disturbed by a busy machine).
+step at a time, ``--moves`` times (back at an end of the slider). Each move is timed as
+the kernel does it under ipympl: the slider callback (``update``: recompute the paths,
+update the artists, and either blit the foreground over the kept background and send
+the frame, or, when the background changed, render everything and send it, ``full
+render``). Then it clicks each of the figure's ``click_points()`` ``--moves`` times, a
+little apart each time, as the page sends a click (button_press, button_release).
+Wall time and CPU time (the CPU time is less disturbed by a busy machine). ``--before``
+times each plot first as designed on 2026-11-23 (layout at every full render, every
+path computed again at every move), then as now, in the same kernel.
 
 Browser side: opens the notebook in JupyterLab with Debian's chromium (the machinery of
 tests/e2e/browser.py), runs it, types 300 into the "steps" readout, then presses
 ArrowRight on the same slider ``--presses`` times, one at a time, and measures from the
 keydown event to the next paint of the canvas (ipympl paints each frame with one
-drawImage on it).
+drawImage on it); then clicks each of the figure's click points ``--presses`` times (a
+little apart each time) and measures from mousedown to the next paint.
 """
 import argparse
 import json
@@ -39,6 +44,7 @@ STEPS = 300
 KERNEL_BENCH = r'''
 import gc, json, math, time
 import ipywidgets as _W
+import numpy as np
 from descentlab.live import LiveFigure as _LiveFigure
 
 def _keyboard_step(w, direction):
@@ -46,13 +52,17 @@ def _keyboard_step(w, direction):
     if isinstance(w, _W.FloatLogSlider):
         e = min(max(math.log(w.value, w.base) + direction * w.step, w.min), w.max)
         return w.base ** e
+    if isinstance(w, _W.SelectionSlider):  # the next option (the batch explorer's batch sizes)
+        values = [v for _, v in w._options_full] if hasattr(w, "_options_full") else list(w.options)
+        k = min(max(values.index(w.value) + direction, 0), len(values) - 1)
+        return values[k]
     return min(max(w.value + direction * w.step, w.min), w.max)
 
 def _moving_slider(fig):
     for name, w in fig.sliders.items():
         if name != "steps" and not name.startswith("start") and isinstance(
-                w, (_W.FloatSlider, _W.FloatLogSlider, _W.IntSlider)):
-            return name
+                w, (_W.FloatSlider, _W.FloatLogSlider, _W.IntSlider, _W.SelectionSlider)):
+            return name  # the first slider, as the browser side moves
     return next(iter(fig.sliders))
 
 def _timed(fn, part, spent):
@@ -64,47 +74,105 @@ def _timed(fn, part, spent):
             spent[part] = spent.get(part, 0.0) + time.perf_counter() - t
     return timed
 
-def _bench(moves, steps):
-    out = []
-    for fig in [o for o in gc.get_objects() if isinstance(o, _LiveFigure)]:
-        fig.canvas.syncing_data_url = False  # as with a browser attached: frames go out as PNG data
-        if "steps" in fig.sliders:
-            fig.set(steps=steps)
-        name = _moving_slider(fig)
-        w = fig.sliders[name]
-        asked = []
-        fig.canvas.draw_idle = lambda: asked.append(1)  # the page would now ask for a full render
-        spent = {}
-        for owner, attr, part in ((fig, "draw", "compute"), (fig, "_draw_foreground", "foreground"),
-                                  (fig.canvas, "get_diff_image", "encode")):
-            setattr(owner, attr, _timed(getattr(owner, attr), part, spent))
-        fig.canvas.draw()                               # the first frame the page asks for
-        rows, errors = [], []
-        for k in range(moves):  # half the moves to the right, then back: around the notebook's setting
-            direction = 1 if k < moves // 2 else -1
-            new = _keyboard_step(w, direction)
-            n = len(asked)
-            spent.clear()
-            t0, c0 = time.perf_counter(), time.process_time()
+def _timed_move(fig, action, asked, spent):
+    """One slider move or click: (update, full render, total, total CPU, full?, compute, fg, encode).
+    A full render is made in the callback (LiveFigure.refresh), or asked of the page (draw_idle)."""
+    n, full_before = len(asked), fig.frames["full"]
+    spent.clear()
+    t0, c0 = time.perf_counter(), time.process_time()
+    action()                           # the callback: update(), then a blit or a full render
+    t1 = time.perf_counter()
+    if len(asked) > n:
+        fig.canvas.draw()              # the full render ipympl's page asks for after draw_idle
+    t2, c2 = time.perf_counter(), time.process_time()
+    full = fig.frames["full"] > full_before
+    render = spent.get("render", float("nan")) if full else float("nan")
+    return (t1 - t0, render, t2 - t0, c2 - c0, full,
+            *(float("nan") if full else spent.get(k, 0.0) for k in ("compute", "foreground", "encode")))
+
+def _click(fig, fx, fy):
+    """What the page sends for a left click at (fx, fy) of the canvas (from its top left)."""
+    w, h = fig.canvas.get_width_height()
+    for kind, buttons in (("button_press", 1), ("button_release", 0)):
+        fig.canvas.manager.handle_json({"type": kind, "x": fx * w, "y": fy * h, "button": 0, "buttons": buttons,
+                                        "modifiers": [], "guiEvent": {}})
+
+def _bench_figure(fig, moves, steps):
+    fig.canvas.syncing_data_url = False  # as with a browser attached: frames go out as PNG data
+    if "steps" in fig.sliders:
+        fig.set(steps=steps)
+    name = _moving_slider(fig)
+    asked = []
+    fig.canvas.draw_idle = lambda: asked.append(1)  # the page would now ask for a full render
+    spent = {}
+    timed = ((fig, "draw", "compute"), (fig, "_draw_foreground", "foreground"),
+             (fig.canvas, "get_diff_image", "encode"), (fig.canvas, "draw", "render"))
+    for owner, attr, part in timed:
+        setattr(owner, attr, _timed(getattr(owner, attr), part, spent))
+    try:
+        return _moves_and_clicks(fig, moves, name, asked, spent)
+    finally:
+        for owner, attr, _part in timed:  # the methods as they were (another design may be timed next)
+            vars(owner).pop(attr)
+        vars(fig.canvas).pop("draw_idle")
+
+def _moves_and_clicks(fig, moves, name, asked, spent):
+    w = fig.sliders[name]
+    fig.canvas.draw()                               # the first frame the page asks for
+    rows, errors, direction = [], [], 1
+    for k in range(moves):  # half the moves to the right, then back: around the notebook's setting
+        direction = 1 if k < moves // 2 else -1
+        new = _keyboard_step(w, direction)
+        if new == w.value:  # at an end of the slider: back the other way
+            new = _keyboard_step(w, -direction)
+        try:
+            rows.append(_timed_move(fig, lambda: setattr(w, "value", new), asked, spent))
+        except Exception as e:
+            errors.append(f"{name}={w.value:.4g}: {type(e).__name__}: {e}")
+    clicks = {}
+    points = {k: tuple(map(float, v)) for k, v in fig.click_points().items()}
+    jitter = np.random.default_rng(0)
+    for label, (fx, fy) in points.items():
+        clicks[label] = []
+        for k in range(moves):  # a little apart each time, so that each click moves something
+            dx, dy = jitter.uniform(-0.02, 0.02, 2)
             try:
-                w.value = new                  # the slider callback: update() and a blit, or draw_idle()
-                t1 = time.perf_counter()
-                full = len(asked) > n
-                if full:
-                    fig.canvas.draw()          # the full render ipympl asks for after draw_idle
+                clicks[label].append(_timed_move(fig, lambda: _click(fig, fx + dx, fy + dy), asked, spent))
             except Exception as e:
-                errors.append(f"{name}={w.value:.4g}: {type(e).__name__}: {e}")
-                continue
-            t2, c2 = time.perf_counter(), time.process_time()
-            rows.append((t1 - t0, (t2 - t1) if full else float("nan"), t2 - t0, c2 - c0, full,
-                         *(float("nan") if full else spent.get(k, 0.0) for k in ("compute", "foreground", "encode"))))
-        out.append({"model_id": fig.canvas.model_id, "kind": type(fig).__name__, "slider": name,
-                    "paths": len(getattr(fig, "paths", [])) or None,
-                    "steps": fig.sliders["steps"].value if "steps" in fig.sliders else None,
-                    "title": fig.title, "rows": rows, "errors": errors})
+                errors.append(f"click {label}: {type(e).__name__}: {e}")
+    return {"model_id": fig.canvas.model_id, "kind": type(fig).__name__, "slider": name,
+            "paths": len(getattr(fig, "paths", [])) or None,
+            "steps": fig.sliders["steps"].value if "steps" in fig.sliders else None,
+            "title": fig.title, "rows": rows, "errors": errors, "click_points": points, "clicks": clicks}
+
+def _as_before(fig):
+    """The design of 2026-11-23, for a comparison in the same kernel: the layout runs at
+    every full render, every path and the full-batch run are computed again at every move."""
+    from descentlab.batch_plot import record_run
+    from descentlab.runner import run
+    fig.render = lambda agg_draw: (fig._thaw(), agg_draw())
+    if hasattr(fig, "_run"):
+        fig._run = lambda p, land, x0, steps, values: run(p.step, land, x0, steps, **p.hyper(values))
+    if hasattr(fig, "_full_batch_run"):
+        fig._full_batch_run = lambda lr, epochs, w0: record_run(
+            fig.problem, fig.train_minibatch_sgd, fig.problem.n, lr, epochs, np.random.default_rng(fig.seed), w0=w0)
+
+def _bench(moves, steps, before):
+    import warnings
+    with warnings.catch_warnings():  # isinstance on some of torch's objects warns of their deprecation
+        warnings.simplefilter("ignore")
+        figures = [o for o in gc.get_objects() if isinstance(o, _LiveFigure)]
+    out = []
+    for fig in figures:
+        if before:
+            _as_before(fig)
+            out.append({**_bench_figure(fig, moves, steps), "design": "before"})
+            for name in ("render", "_run", "_full_batch_run"):
+                vars(fig).pop(name, None)
+        out.append(_bench_figure(fig, moves, steps))
     return out
 
-print("BENCH" + json.dumps(_bench(MOVES, STEPS)))
+print("BENCH" + json.dumps(_bench(MOVES, STEPS, BEFORE)))
 '''
 
 
@@ -114,11 +182,11 @@ def q(values, p):
     return float(np.percentile(values * 1000, p)) if values.size else float("nan")
 
 
-def kernel_side(path, moves):
+def kernel_side(path, moves, before=False):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=900, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
-    code = KERNEL_BENCH.replace("MOVES", str(moves)).replace("STEPS", str(STEPS))
+    code = KERNEL_BENCH.replace("MOVES", str(moves)).replace("STEPS", str(STEPS)).replace("BEFORE", str(before))
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             client.execute_cell(cell, i)
@@ -157,7 +225,8 @@ def browser_side(path, presses):
                 nb = NotebookPage(page, lab, rel).open()
                 nb.run_all()
                 for plot in nb.plots():
-                    out.append({"cell": plot.cell_index, **time_presses(page, plot, presses)})
+                    out.append({"cell": plot.cell_index, **time_presses(page, plot, presses),
+                                "clicks": time_clicks(page, plot, presses)})
                 browser.close()
         finally:
             lab.stop()
@@ -201,6 +270,34 @@ def time_presses(page, plot, presses):
     return {"slider": name, "rows": lat}
 
 
+def time_clicks(page, plot, presses):
+    """Click each of the figure's click points (its ``click_points()``) ``presses`` times, a
+    little apart each time (so that each click changes something), from mousedown to the
+    next paint of the canvas. Returns {label: [seconds, ...]}."""
+    points = plot.click_points()
+    if not points:
+        return {}
+    plot.canvas.scroll_into_view_if_needed()
+    page.evaluate("() => { window.__downs = []; window.addEventListener('mousedown', "
+                  "() => window.__downs.push(performance.now()), true); }")
+    jitter, out = np.random.default_rng(0), {}
+    for label, (fx, fy) in points.items():
+        out[label] = []
+        for _ in range(presses):
+            dx, dy = jitter.uniform(-0.02, 0.02, 2)
+            box = plot.canvas.bounding_box()
+            n = len(plot.paints())
+            page.mouse.click(box["x"] + (fx + dx) * box["width"], box["y"] + (fy + dy) * box["height"])
+            deadline = time.monotonic() + 120
+            while len(plot.paints()) <= n and time.monotonic() < deadline:
+                time.sleep(0.005)
+            paints, downs = plot.paints(), page.evaluate("() => window.__downs")
+            if len(paints) > n and downs:
+                out[label].append((paints[n] - downs[-1]) / 1000)
+            plot.settle(quiet=0.3)
+    return out
+
+
 BASELINE = """import numpy as np
 from descentlab.live import LiveFigure
 
@@ -229,12 +326,26 @@ def baseline_notebook():
     return path
 
 
+def print_kernel_row(rel, r, what, moves):
+    rows = list(zip(*moves, strict=True)) or [[float("nan")]] * 8
+    cols = [f"{q(v, 50):6.0f}/{q(v, 95):6.0f}" for v in rows[:3]]
+    full = f"{sum(rows[4])}" if moves else "-"
+    kind = r["kind"] + (" (before)" if r.get("design") == "before" else "")
+    print(f"{rel:34s} {str(r['cell']):>4s} {kind:16s} {str(r['paths'] or '-'):>5s} "
+          f"{str(r['steps'] or '-'):>5s} {what:>10s} {cols[0]} {full:>5s} {cols[1]} {cols[2]} "
+          f"{q(rows[3], 50):9.0f}   {'':16s}{q(rows[5], 50):7.0f} {q(rows[6], 50):4.0f} {q(rows[7], 50):6.0f}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
     parser.add_argument("--moves", type=int, default=50)
     parser.add_argument("--presses", type=int, default=20)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--no-kernel", action="store_true", help="the browser side only")
+    parser.add_argument("--before", action="store_true",
+                        help="kernel side: time each plot first as designed on 2026-11-23 (layout at every full "
+                             "render, every run again at every move), then as now, in the same kernel")
     parser.add_argument("--baseline", action="store_true",
                         help="also time a figure whose update does almost nothing (what the platform costs)")
     args = parser.parse_args()
@@ -248,21 +359,19 @@ def main():
     print(f"{'notebook':34s} {'cell':>4s} {'plot':16s} {'paths':>5s} {'steps':>5s} {'slider':>10s} "
           f"{'update':>13s} {'full':>5s} {'full render':>13s} {'total':>13s} {'total CPU':>9s}"
           f"   blitted frames: {'compute':>7s} {'fg':>4s} {'encode':>6s}")
-    for path in paths:
+    for path in [] if args.no_kernel else paths:
         rel = path.resolve().relative_to(ROOT).as_posix()
-        for r in kernel_side(path.resolve(), args.moves):
-            rows = list(zip(*r["rows"], strict=True)) or [[float("nan")]] * 8
-            cols = [f"{q(v, 50):6.0f}/{q(v, 95):6.0f}" for v in rows[:3]]
-            full = f"{sum(rows[4])}" if r["rows"] else "-"
-            print(f"{rel:34s} {str(r['cell']):>4s} {r['kind']:16s} {str(r['paths'] or '-'):>5s} "
-                  f"{str(r['steps'] or '-'):>5s} {r['slider']:>10s} {cols[0]} {full:>5s} {cols[1]} {cols[2]} "
-                  f"{q(rows[3], 50):9.0f}   {'':16s}{q(rows[5], 50):7.0f} {q(rows[6], 50):4.0f} {q(rows[7], 50):6.0f}")
+        for r in kernel_side(path.resolve(), args.moves, args.before):
+            print_kernel_row(rel, r, r["slider"], r["rows"])
+            for label, rows in r.get("clicks", {}).items():
+                print_kernel_row(rel, r, f"click {label}", rows)
             if r["errors"]:
                 print(f"    {len(r['errors'])} of {args.moves} moves failed, first: {r['errors'][0][:200]}")
     if args.no_browser:
         print(f"\nload average at the end {open('/proc/loadavg').read().split()[:3]}")
         return
-    print(f"\nbrowser side, {args.presses} key presses per plot (ms from keydown to the repainted canvas); "
+    print(f"\nbrowser side, {args.presses} key presses (and clicks at each click point) per plot "
+          "(ms from keydown, or mousedown, to the repainted canvas); "
           f"load average now {open('/proc/loadavg').read().split()[:3]}")
     print(f"{'notebook':34s} {'cell':>4s} {'slider':>10s} {'median':>7s} {'p95':>7s} {'n':>3s}")
     for path in paths:
@@ -271,6 +380,9 @@ def main():
             v = r["rows"]
             med, p95 = (q(v, 50), q(v, 95)) if v else (float("nan"), float("nan"))
             print(f"{rel:34s} {r['cell']:>4d} {r['slider']:>10s} {med:7.0f} {p95:7.0f} {len(v):>3d}")
+            for label, v in r.get("clicks", {}).items():
+                med, p95 = (q(v, 50), q(v, 95)) if v else (float("nan"), float("nan"))
+                print(f"{rel:34s} {r['cell']:>4d} {'click ' + label:>10s} {med:7.0f} {p95:7.0f} {len(v):>3d}")
     print(f"\nload average at the end {open('/proc/loadavg').read().split()[:3]}")
 
 

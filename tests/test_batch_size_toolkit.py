@@ -11,6 +11,7 @@ import torch
 
 from descentlab.batch_plot import (
     BatchExplorer,
+    _window,
     batch_size_options,
     explore_batch,
     fastest_timing,
@@ -19,6 +20,7 @@ from descentlab.batch_plot import (
     runs_figure,
 )
 from descentlab.batch_problems import Regression, make_regression
+from descentlab.plots import page_value
 
 
 # ---------------------------------------------------------------------------------------
@@ -400,6 +402,82 @@ def test_display_bundle_holds_a_png(small):
     assert isinstance(ex, BatchExplorer)
     bundle = ex.canvas._repr_mimebundle_()
     assert "image/png" in bundle and len(bundle["image/png"]) > 1000
+
+
+def click_at(ex, ax, x, y, button=1):
+    """A real mouse press at the pixel of data point (x, y) of ``ax``, processed by the canvas."""
+    from matplotlib.backend_bases import MouseEvent
+    ex.canvas.draw()  # the layout the page shows: where the axes are
+    px, py = ax.transData.transform((x, y))
+    MouseEvent("button_press_event", ex.canvas, px, py, button=button)._process()
+
+
+def test_the_default_start_gives_the_runs_of_the_default_w0(small):
+    ex = make(small)
+    assert ex.values["start w[0]"] == 0.0 and ex.values["start w[1]"] == 0.0
+    run = record_run(small, train, 16, 0.05, 2, np.random.default_rng(0))
+    ref = record_run(small, train, small.n, 0.05, 2, np.random.default_rng(0))
+    np.testing.assert_array_equal(ex.run.path, run.path)
+    np.testing.assert_array_equal(ex.reference.path, ref.path)
+    np.testing.assert_array_equal(ex.run.losses, run.losses)
+
+
+def test_a_click_on_the_contours_starts_both_runs_there_in_one_update(small):
+    ex = make(small)
+    (x0, y0), (x1, y1) = ex._window
+    x, y = x0 + 0.8 * (x1 - x0), y0 + 0.25 * (y1 - y0)
+    n = ex.frames["blit"] + ex.frames["full"]
+    click_at(ex, ex.ax_path, x, y)
+    assert ex.frames["blit"] + ex.frames["full"] == n + 1
+    for key, value in (("start w[0]", x), ("start w[1]", y)):   # the point, on the sliders' grid
+        slider = ex.sliders[key]
+        assert slider.value == page_value(slider, value) and abs(slider.value - value) <= slider.step / 2
+    w0 = np.array([ex.sliders["start w[0]"].value, ex.sliders["start w[1]"].value, 0.0])
+    np.testing.assert_array_equal(ex.run.path[0], w0)        # the other weight at its default start
+    np.testing.assert_array_equal(ex.reference.path[0], w0)
+    np.testing.assert_array_equal(ex.run.path, record_run(small, train, 16, 0.05, 2, np.random.default_rng(0),
+                                                          w0=w0).path)
+    np.testing.assert_allclose(ex._path.get_xydata(), ex.run.path[:, :2])
+    np.testing.assert_allclose(ex._start.get_xydata(), [w0[:2]])
+    assert f"start=({w0[0]:.3g}, {w0[1]:.3g})" in ex.title_artist.get_text()
+
+
+@pytest.mark.parametrize("weights", [(0, 1), (2, 5), (7, 3)])
+def test_the_start_sliders_cover_the_contours_and_hold_zero_exactly_in_the_page(data, weights):
+    ex = explore_batch(data, train, batch_size=64, lr=0.1, epochs=1, weights=weights)
+    (x0, x1), (y0, y1) = ex.ax_path.get_xlim(), ex.ax_path.get_ylim()
+    (a0, b0), (a1, b1) = _window(data, weights)   # the window runs_figure shows: within the explorer's
+    assert x0 <= a0 and y0 <= b0 and x1 >= a1 and y1 >= b1 and (x1 - x0) < 1.2 * (a1 - a0)
+    for key, (lo, hi) in zip([f"start w[{k}]" for k in weights], [(x0, x1), (y0, y1)], strict=True):
+        slider = ex.sliders[key]
+        assert (slider.min, slider.max) == (lo, hi) and slider.value == 0.0
+        # the page keeps zero as it is (it sends back any value off its grid, snapped)
+        assert page_value(slider, 0.0) == 0.0
+        grid = slider.min + slider.step * np.arange(201)
+        assert all(page_value(slider, v) == v for v in grid)
+
+
+def test_clicks_off_the_contours_do_nothing(small):
+    ex = make(small)
+    before, path = ex.values, ex.run.path
+    click_at(ex, ex.ax_ex, 100, 1e-2)
+    click_at(ex, ex.ax_path, 0.5, -0.5, button=3)
+    assert ex.values == before and ex.run.path is path
+
+
+def test_the_click_point_is_on_the_contours_and_moves_the_start(data):
+    from matplotlib.backend_bases import MouseEvent
+    ex = explore_batch(data, train, batch_size=64, lr=0.1, epochs=1, weights=(2, 5))
+    assert [k for k in ex.sliders if k.startswith("start")] == ["start w[2]", "start w[5]"]
+    ex.canvas.draw()
+    fx, fy = ex.click_points()["start"]
+    width, height = ex.canvas.get_width_height(physical=True)
+    MouseEvent("button_press_event", ex.canvas, fx * width, (1 - fy) * height, button=1)._process()
+    moved = np.array([ex.sliders["start w[2]"].value, ex.sliders["start w[5]"].value])
+    assert np.all(np.abs(moved) > 0.1), moved
+    w0 = np.zeros(data.d)
+    w0[[2, 5]] = moved
+    np.testing.assert_array_equal(ex.run.path[0], w0)
 
 
 def test_the_regression_is_a_plain_dataclass():

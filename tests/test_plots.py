@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import descentlab as dl
-from descentlab.plots import Path, explore, paths_figure
+from descentlab.plots import Path, explore, page_value, paths_figure
 
 
 def sgd(x, g, lr):
@@ -118,3 +118,114 @@ def test_a_checkbox_can_switch_a_setting():
     ex.sliders["fast"].value = True
     assert "fast=True" in ex.figure._suptitle.get_text()
     assert not np.allclose(slow, ex.trajectories["SGD"].final)
+
+
+# ---------------------------------------------------------------------------------------
+# A click on the landscape sets the start (matplotlib's own event path: pixel -> inaxes -> data)
+# ---------------------------------------------------------------------------------------
+def click_at(ex, ax, x, y, button=1):
+    """A real mouse press at the pixel of data point (x, y) of ``ax``, processed by the canvas."""
+    from matplotlib.backend_bases import MouseEvent
+    ex.canvas.draw()  # the layout the page shows: where the axes are
+    px, py = ax.transData.transform((x, y))
+    MouseEvent("button_press_event", ex.canvas, px, py, button=button)._process()
+
+
+def frames(ex):
+    return ex.frames["blit"] + ex.frames["full"]
+
+
+def test_a_click_on_the_landscape_starts_the_paths_there_in_one_update():
+    ex = make()
+    line = ex._lines["SGD"]
+    n = frames(ex)
+    click_at(ex, ex.ax_path, 0.5, -0.7)
+    assert frames(ex) == n + 1
+    for key, value in (("start 0", 0.5), ("start 1", -0.7)):   # the point, on the sliders' grid
+        slider = ex.sliders[key]
+        assert slider.value == page_value(slider, value) == pytest.approx(value, abs=1e-9)
+    for label in ("SGD", "momentum"):
+        np.testing.assert_allclose(ex.trajectories[label].xs[0], [0.5, -0.7], atol=1e-9)
+    assert ex._lines["SGD"] is line
+    np.testing.assert_allclose(line.get_xydata(), ex.trajectories["SGD"].xs)
+    np.testing.assert_allclose(ex._start.get_xydata(), [[0.5, -0.7]], atol=1e-9)
+    assert "start=(0.5, -0.7)" in ex.title_artist.get_text()
+
+
+def test_clicks_off_the_landscape_or_with_another_button_do_nothing():
+    ex = make()
+    before, n = ex.values, frames(ex)
+    click_at(ex, ex.ax_loss, 10, 1e-3)          # on the loss panel
+    click_at(ex, ex.ax_path, 0.5, -0.7, button=3)  # right button
+    from matplotlib.backend_bases import MouseEvent
+    MouseEvent("button_press_event", ex.canvas, 1, 1, button=1)._process()  # the figure's corner, no axes
+    assert ex.values == before and frames(ex) == n
+
+
+def test_a_click_is_clipped_to_the_start_sliders():
+    from types import SimpleNamespace
+    ex = make()
+    lo, hi = ex.sliders["start 0"].min, ex.sliders["start 1"].max
+    assert ex.on_click(SimpleNamespace(inaxes=ex.ax_path, button=1, xdata=lo - 1.0, ydata=hi + 1.0))
+    assert (ex.sliders["start 0"].value, ex.sliders["start 1"].value) == (lo, hi)
+    np.testing.assert_allclose(ex.trajectories["SGD"].xs[0], [lo, hi])
+
+
+def test_a_click_on_a_curve_sets_its_start():
+    ex = explore(dl.double_well(tilt=0.25), [Path("SGD", sgd, ["lr"])], sliders={"lr": ("log", 1e-3, 0.5, 0.1)},
+                 steps=20, x0=1.8)
+    click_at(ex, ex.ax_path, -0.6, 1.0)
+    assert list(ex.sliders) == ["lr", "steps", "start 0"]
+    assert ex.sliders["start 0"].value == pytest.approx(-0.6, abs=1e-9)
+    assert ex.trajectories["SGD"].xs[0, 0] == pytest.approx(-0.6, abs=1e-9)
+    assert "start=-0.6" in ex.title_artist.get_text()
+
+
+def test_the_click_point_is_on_the_landscape_and_moves_the_start():
+    from matplotlib.backend_bases import MouseEvent
+    ex = make()
+    ex.canvas.draw()
+    fx, fy = ex.click_points()["start"]
+    assert 0 < fx < 1 and 0 < fy < 1
+    width, height = ex.canvas.get_width_height(physical=True)
+    start = (ex.sliders["start 0"].value, ex.sliders["start 1"].value)
+    MouseEvent("button_press_event", ex.canvas, fx * width, (1 - fy) * height, button=1)._process()
+    moved = (ex.sliders["start 0"].value, ex.sliders["start 1"].value)
+    assert np.all(np.abs(np.subtract(moved, start)) > 0.5), (start, moved)
+    np.testing.assert_allclose(ex.trajectories["SGD"].xs[0], moved)
+
+
+def test_page_value_is_the_value_the_page_sends_back():
+    from types import SimpleNamespace
+    # (min, max, step, value set from the kernel) -> what chromium's page sent back (ipywidgets 8.1,
+    # noUiSlider 15), seen in a probe of the start sliders: an explorer on the ravine, a batch explorer
+    seen = [((-2.0, 2.0, 0.02, 0.8), 0.7999999999999998), ((-2.0, 2.0, 0.02, -0.8), -0.8),
+            ((-2.0, 2.0, 0.02, -1.8), -1.8),
+            ((-0.345, 0.645, 0.0049499999999999995, 0.0), 0.0014999999999999458),
+            ((-0.445, 0.5449999999999999, 0.0049499999999999995, 0.0), 0.0004999999999998894)]
+    for (lo, hi, step, value), sent_back in seen:
+        slider = SimpleNamespace(min=lo, max=hi, step=step)
+        assert page_value(slider, value) == sent_back
+        assert page_value(slider, sent_back) == sent_back    # and the page keeps that one as it is
+    slider = SimpleNamespace(min=-2.0, max=2.0, step=0.02)
+    assert page_value(slider, -5.0) == -2.0 and page_value(slider, 7.0) == 2.0
+
+
+def test_a_log_slider_holds_its_value_on_its_grid():
+    """The page snaps a slider's value to its grid and sends it back; a log slider's grid
+    is laid through its value, within half a step of the range asked for."""
+    from descentlab.live import LOG_STEP, make_slider
+    for lo, hi, value in ((1e-3, 0.1, 0.02), (1e-3, 1.0, 0.05), (1e-4, 0.1, 0.01995)):
+        w = make_slider("lr", ("log", lo, hi, value))
+        k = (np.log10(value) - w.min) / w.step
+        assert w.value == value and abs(k - round(k)) < 1e-9
+        assert abs(w.min - np.log10(lo)) <= LOG_STEP / 2 + 1e-12 and abs(w.max - np.log10(hi)) <= LOG_STEP / 2 + 1e-12
+
+
+def test_a_value_back_from_the_page_changed_in_its_last_bits_redraws_nothing():
+    ex = make()
+    n = ex.frames["blit"] + ex.frames["full"]
+    ex.sliders["lr"].value = np.nextafter(ex.sliders["lr"].value, 1.0)   # as the page's pow may round it
+    assert ex.frames["blit"] + ex.frames["full"] == n
+    ex.sliders["lr"].value = 0.021                                        # a real move
+    assert ex.frames["blit"] + ex.frames["full"] == n + 1

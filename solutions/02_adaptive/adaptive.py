@@ -1121,8 +1121,9 @@ print(dl.robust_claim("with a constant learning rate RMSprop does not settle: at
 # For SGD and the heavy ball the learning rate multiplies the gradient; for AdaGrad and
 # RMSprop it is roughly a distance per step. Turn the ravine and watch which paths care;
 # find an AdaGrad rate that settles in a few steps at angle 0, then turn to 45 degrees;
-# lower alpha to 0.9 and watch RMSprop near the minimum. The legend shows the final
-# $f(x) - f^*$ (the loss panel draws values below $10^{-16}$ at $10^{-16}$).
+# lower alpha to 0.9 and watch RMSprop near the minimum; click the contour plot to start
+# from there. The legend shows the final $f(x) - f^*$ (the loss panel draws values below
+# $10^{-16}$ at $10^{-16}$).
 
 # %% id="d0f4a701"
 kappa = 50

@@ -1282,7 +1282,8 @@ dl.robust_claim("the refined prediction (lr/2) sum_k S_kk / (2 - lr h_k) matches
 # %% [markdown] id="4f0fb92e"
 # ## 7. Play with it
 #
-# Move the sliders: the figure updates as you drag. Left, the path of $w_0$ and $w_1$ on
+# Move the sliders: the figure updates as you drag; click the contour plot to start from
+# there (the other weights start at zero). Left, the path of $w_0$ and $w_1$ on
 # the loss contours (full-batch gradient descent at the same lr dashed); middle, the loss
 # above its minimum against the examples seen (epochs on top; dots at the end of each
 # epoch; the dotted line is the predicted floor $\eta\,N(B)/4$); right, the same against

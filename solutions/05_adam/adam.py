@@ -850,7 +850,8 @@ dl.robust_claim("with its default beta1 = 0.9 (tuned lr) Adam needs more than th
 # - set `beta1` to 0: Adam becomes RMSprop with a bias correction;
 # - push `beta2` down towards 0.9: what happens to Adam's path, and why (section 3)?
 #
-# The numbers in the legend are the final $f(x) - f^*$.
+# Click the contour plot to start from there. The numbers in the legend are the final
+# $f(x) - f^*$.
 
 # %% id="e2add516"
 def adam_switch(x, g, m, v, t, lr, beta1, beta2, bias_correction=True):

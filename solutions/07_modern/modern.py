@@ -1542,7 +1542,8 @@ dl.robust_claim("schedule-free AdamW, without any schedule, is within the seeds'
 #   its path near the minimum;
 # - set `beta1` to 0: what are NAdam and Adam then, and why are they still different?
 #
-# The numbers in the legend are the final $f(x) - f^\star$.
+# Click the contour plot to start from there. The numbers in the legend are the final
+# $f(x) - f^\star$.
 
 # %% id="1d229349" tags=["skip-when-grading"]
 def nadam_path(x, g, m, v, mu_product, t, lr, beta1, beta2):

@@ -39,6 +39,19 @@ LAB_SETTINGS = {
     "@jupyterlab/docmanager-extension/plugin.jupyterlab-settings": {"autosave": False},
 }
 
+STDERR_OUTPUTS = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
+# prints, as JSON, EXPRESSION of the LiveFigure ``fig`` whose canvas is MODEL_ID (null if none)
+FIGURE_QUERY = """
+def _e2e_query(model_id):
+    import gc, json, warnings
+    from descentlab.live import LiveFigure
+    with warnings.catch_warnings():  # isinstance on some of torch's objects warns of their deprecation
+        warnings.simplefilter("ignore")
+        figures = [o for o in gc.get_objects() if isinstance(o, LiveFigure) and o.canvas.model_id == model_id]
+    print(json.dumps([EXPRESSION for fig in figures[:1]] or None))
+_e2e_query(MODEL_ID)
+del _e2e_query
+"""
 NOTEBOOK_TIMEOUT = 900  # seconds for a whole notebook (a loaded machine runs 01 in ~45 s)
 UPDATE_TIMEOUT = 120    # seconds for a figure to follow a slider
 
@@ -361,17 +374,46 @@ class NotebookPage:
         return [t[:200] for t in texts if re.search(r"Error displaying widget|Error rendering|Loading widget", t)]
 
     @staticmethod
+    def _is_canvas(output):
+        """An output (nbformat dict) that displays an ipympl canvas widget."""
+        d = output.get("data", {})
+        text = d.get("text/plain", "")
+        text = "".join(text) if isinstance(text, list) else text
+        # ipympl's Canvas, or the toolkit's subclass of it (LiveCanvas)
+        return "application/vnd.jupyter.widget-view+json" in d and re.match(r"\w*Canvas\(", text) is not None
+
+    @staticmethod
     def canvas_cells(nb):
         """Indices of the cells whose outputs (nbformat dict) hold an ipympl canvas
         widget: where the kernel displayed an interactive plot (other widgets, such as
         progress bars, do not count)."""
-        def canvas(o):
-            d = o.get("data", {})
-            text = d.get("text/plain", "")
-            text = "".join(text) if isinstance(text, list) else text
-            # ipympl's Canvas, or the toolkit's subclass of it (LiveCanvas)
-            return "application/vnd.jupyter.widget-view+json" in d and re.match(r"\w*Canvas\(", text) is not None
-        return [i for i, c in enumerate(nb["cells"]) if any(canvas(o) for o in c.get("outputs", []))]
+        return [i for i, c in enumerate(nb["cells"])
+                if any(NotebookPage._is_canvas(o) for o in c.get("outputs", []))]
+
+    def canvas_model_id(self, cell_index):
+        """The widget model id of the canvas displayed in cell ``cell_index`` (the kernel's
+        ``canvas.model_id``), from the notebook as JupyterLab holds it."""
+        outputs = self.notebook_json()["cells"][cell_index].get("outputs", [])
+        ids = [o["data"]["application/vnd.jupyter.widget-view+json"]["model_id"] for o in outputs if self._is_canvas(o)]
+        assert ids, f"cell {cell_index} of {self.relpath} displays no canvas"
+        return ids[0]
+
+    def kernel_print(self, code):
+        """Run ``code`` in the notebook's kernel (not in a cell: no output, no execution
+        count) and return what it printed on stdout; an error in it fails the test."""
+        out = self.page.evaluate("""async (code) => {
+          const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+          const future = kernel.requestExecute({code, silent: false, store_history: false, allow_stdin: false});
+          let out = '', err = '';
+          future.onIOPub = msg => {
+            if (msg.header.msg_type === 'stream' && msg.content.name === 'stdout') out += msg.content.text;
+            if (msg.header.msg_type === 'error') err += msg.content.ename + ': ' + msg.content.evalue;
+          };
+          await future.done;
+          return {out, err};
+        }""", code)
+        assert not out["err"], f"{self.relpath}: code run in the kernel failed: {out['err']}\n{code}"
+        return out["out"]
 
     def plots(self):
         """The interactive plots: one per code cell whose outputs hold an ipympl canvas and a slider."""
@@ -477,6 +519,33 @@ class Plot:
                 f"(did something switch pyplot's backend to ipympl?), or the sliders failed to render")
         raise AssertionError(f"{self}: no slider that can move (found {self.handles.count()}, all at their maximum)")
 
+    def readouts(self):
+        """{label: readout} of the plot's sliders."""
+        return dict(self.cell.locator(".widget-hslider").evaluate_all(
+            "els => els.map(e => [e.querySelector('.widget-label')?.textContent.trim() ?? '',"
+            " e.querySelector('.widget-readout')?.textContent.trim() ?? ''])"))
+
+    def start_readouts(self):
+        """{label: readout} of the plot's start-point sliders (labels "start ..."), {} if none."""
+        return {k: v for k, v in self.readouts().items() if k.startswith("start")}
+
+    def query(self, expression):
+        """``expression`` (of ``fig``, the LiveFigure drawn on this canvas), evaluated in the
+        kernel and passed back as JSON."""
+        code = FIGURE_QUERY.replace("MODEL_ID", json.dumps(self.nbpage.canvas_model_id(self.cell_index)))
+        found = json.loads(self.nbpage.kernel_print(code.replace("EXPRESSION", expression)))
+        assert found is not None, f"{self}: the kernel holds no LiveFigure with this canvas"
+        return found[0]
+
+    def click_points(self):
+        """The figure's own ``click_points()`` (descentlab.live.LiveFigure): {label: [x, y]}
+        as fractions of the canvas from its top left."""
+        return self.query('{k: [float(v) for v in p] for k, p in getattr(fig, "click_points", dict)().items()}')
+
+    def updates(self):
+        """How many times the figure has been updated (frames sent, LiveFigure.frames)."""
+        return self.query("sum(fig.frames.values())")
+
     def readout_of(self, handle):
         return handle.locator("xpath=ancestor::div[contains(@class, 'widget-slider')][1]")
 
@@ -501,7 +570,7 @@ def move_slider_and_check(page, plot, presses=3, shots=None, timeout=UPDATE_TIME
     plot.settle(timeout)
     errors_before = plot.error_text()
     assert not errors_before, f"{plot} shows an error before any slider moved:\n{errors_before}"
-    red_before = len(plot.cell.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all())
+    red_before = len(plot.cell.locator(STDERR_OUTPUTS).all())
     handle = plot.movable_handle()
     label, readout_before = plot.slider_label_and_readout(handle)
     before = plot.png()
@@ -510,8 +579,67 @@ def move_slider_and_check(page, plot, presses=3, shots=None, timeout=UPDATE_TIME
     for _ in range(presses):
         page.keyboard.press("ArrowRight")
         page.wait_for_timeout(60)
-    # wait for the first repaint (or an error), then for the figure to settle; an error
-    # shown at any moment counts, even if a later update wipes it out
+    error = _follow(plot, painted, timeout)
+    after = plot.png()
+    _, readout_after = plot.slider_label_and_readout(handle)
+    where = _save_shots(plot, shots, "", before, after)
+    red = plot.cell.locator(STDERR_OUTPUTS).all_text_contents()
+    if error or len(red) > red_before:
+        raise AssertionError(f"{plot}: moving slider {label!r} ({readout_before} -> {readout_after}) "
+                             f"showed an error{where}:\n{error or red[-1]}")
+    assert readout_after != readout_before, (
+        f"{plot}: slider {label!r} did not move with the keyboard (readout stays {readout_before}){where}")
+    assert len(plot.paints()) > painted, (
+        f"{plot}: the canvas was not repainted within {timeout} s after slider {label!r} moved "
+        f"({readout_before} -> {readout_after}){where}")
+    assert hashlib.sha256(before).digest() != hashlib.sha256(after).digest(), (
+        f"{plot}: the figure looks the same after slider {label!r} moved ({readout_before} -> {readout_after}){where}")
+    return {"slider": label, "before": readout_before, "after": readout_after, "shots": shots}
+
+
+def click_and_check(page, plot, label="start", shots=None, timeout=UPDATE_TIMEOUT):
+    """Click ``plot``'s canvas with the mouse at its click point ``label`` (the figure's
+    ``click_points()``, asked from the kernel) and check that the figure follows: slider
+    readouts change (for "start", every start readout), the canvas is repainted with
+    different pixels, no error shows up, and the kernel updated the figure once (not
+    again when the page's sliders took the new values). ``shots``: a folder for
+    ``plot-<k>-click-before.png``, ``-after.png``, ``-cell.png``. Returns a dict of what
+    was seen."""
+    assert plot.page is page
+    points = plot.click_points()
+    assert label in points, f"{plot}: the figure offers no click point {label!r} (click_points() gives {points})"
+    fx, fy = points[label]
+    plot.canvas.scroll_into_view_if_needed(timeout=60_000)
+    plot.check_rendered(timeout)
+    plot.watch_paints()
+    plot.settle(timeout)
+    red_before = len(plot.cell.locator(STDERR_OUTPUTS).all())
+    readouts_before, before, painted, updates = plot.readouts(), plot.png(), len(plot.paints()), plot.updates()
+    box = plot.canvas.bounding_box()
+    page.mouse.click(box["x"] + fx * box["width"], box["y"] + fy * box["height"])
+    error = _follow(plot, painted, timeout)
+    after, readouts_after = plot.png(), plot.readouts()
+    where = _save_shots(plot, shots, "-click", before, after)
+    red = plot.cell.locator(STDERR_OUTPUTS).all_text_contents()
+    what = f"clicking the canvas at ({fx:.2f}, {fy:.2f}) of it for {label!r}"
+    if error or len(red) > red_before:
+        raise AssertionError(f"{plot}: {what} showed an error{where}:\n{error or red[-1]}")
+    changed = {k: (v, readouts_after.get(k)) for k, v in readouts_before.items() if readouts_after.get(k) != v}
+    expected = [k for k in readouts_before if k.startswith("start")] if label == "start" else list(changed)
+    unchanged = [k for k in expected if k not in changed]
+    assert changed and not unchanged, f"{plot}: {what} left the readouts {unchanged or expected} as they were{where}"
+    assert len(plot.paints()) > painted, f"{plot}: the canvas was not repainted within {timeout} s after {what}{where}"
+    assert hashlib.sha256(before).digest() != hashlib.sha256(after).digest(), (
+        f"{plot}: the figure looks the same after {what}{where}")
+    updated = plot.updates() - updates
+    assert updated == 1, f"{plot}: {what} updated the figure {updated} times, not once{where}"
+    return {"point": (fx, fy), "changed": changed, "shots": shots, "updates": updated}
+
+
+def _follow(plot, painted, timeout):
+    """After an action: wait for the first repaint (or an error), then for the figure to
+    settle. Returns the error the plot showed below its controls ("" if none): shown at
+    any moment, it counts even if a later update wiped it out."""
     seen = []
 
     def watch_errors():
@@ -526,30 +654,21 @@ def move_slider_and_check(page, plot, presses=3, shots=None, timeout=UPDATE_TIME
     try:
         plot.settle(max(10, deadline - time.monotonic()), each=watch_errors)
     except AssertionError:
-        pass  # reported below with what was seen
-    after = plot.png()
-    _, readout_after = plot.slider_label_and_readout(handle)
-    if shots is not None:
-        shots = pathlib.Path(shots)
-        shots.mkdir(parents=True, exist_ok=True)
-        (shots / f"plot-{plot.number}-before.png").write_bytes(before)
-        (shots / f"plot-{plot.number}-after.png").write_bytes(after)
-        plot.cell.screenshot(path=shots / f"plot-{plot.number}-cell.png", timeout=60_000)  # as the student sees it
-    where = f" (screenshots in {shots})" if shots is not None else ""
-    error = watch_errors() or (seen[-1] if seen else "")
-    stderr_outputs = ".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']"
-    red = plot.cell.locator(stderr_outputs).all_text_contents()
-    if error or len(red) > red_before:
-        raise AssertionError(f"{plot}: moving slider {label!r} ({readout_before} -> {readout_after}) "
-                             f"showed an error{where}:\n{error or red[-1]}")
-    assert readout_after != readout_before, (
-        f"{plot}: slider {label!r} did not move with the keyboard (readout stays {readout_before}){where}")
-    assert len(plot.paints()) > painted, (
-        f"{plot}: the canvas was not repainted within {timeout} s after slider {label!r} moved "
-        f"({readout_before} -> {readout_after}){where}")
-    assert hashlib.sha256(before).digest() != hashlib.sha256(after).digest(), (
-        f"{plot}: the figure looks the same after slider {label!r} moved ({readout_before} -> {readout_after}){where}")
-    return {"slider": label, "before": readout_before, "after": readout_after, "shots": shots}
+        pass  # the caller reports what was seen
+    return watch_errors() or (seen[-1] if seen else "")
+
+
+def _save_shots(plot, shots, suffix, before, after):
+    """Keep the figure's pixels before and after, and the cell as the student sees it, in
+    ``shots`` (if given); returns the words that tell a failure message where they are."""
+    if shots is None:
+        return ""
+    shots = pathlib.Path(shots)
+    shots.mkdir(parents=True, exist_ok=True)
+    (shots / f"plot-{plot.number}{suffix}-before.png").write_bytes(before)
+    (shots / f"plot-{plot.number}{suffix}-after.png").write_bytes(after)
+    plot.cell.screenshot(path=shots / f"plot-{plot.number}{suffix}-cell.png", timeout=60_000)
+    return f" (screenshots in {shots})"
 
 
 # ---------------------------------------------------------------- which errors a released notebook may show

@@ -1,11 +1,12 @@
 """The course in a real JupyterLab, driven through Debian's chromium.
 
 For every notebook in solutions/: open it, Run > Run All Cells, no cell shows an error,
-every interactive plot is painted, and a slider of each, moved with the keyboard, changes
-the figure (screenshots before and after in build/e2e-screenshots/). For every notebook
-in course/: a student runs it all (carrying on after each error), errors show only in
-cells that need the student's code, and nbgrader's extension is there without getting
-in the way. A plot whose update breaks shows the error to the student and fails the check.
+every interactive plot is painted, a slider of each, moved with the keyboard, changes
+the figure, and a mouse click on the contours of each trajectory plot moves its start
+sliders and the figure (screenshots before and after in build/e2e-screenshots/). For
+every notebook in course/: a student runs it all (carrying on after each error), errors
+show only in cells that need the student's code, and nbgrader's extension is there
+without getting in the way. A plot whose update breaks shows the error to the student and fails the check.
 
 All in one xdist group: one server and one browser, run by one worker with --dist loadgroup.
 """
@@ -23,6 +24,7 @@ from tests.e2e.browser import (
     VIEWPORT,
     NotebookPage,
     cells_needing_student_code,
+    click_and_check,
     move_slider_and_check,
     remove_tree,
     shots_dir,
@@ -81,6 +83,14 @@ def test_solution_notebook_runs_and_its_plots_follow_their_sliders(relpath, lab,
     for plot in plots:
         seen = move_slider_and_check(page, plot, shots=shots)
         print(f"{plot}: {seen['slider']} {seen['before']} -> {seen['after']}; screenshots in {shots}")
+        if plot.start_readouts():  # a trajectory plot: a click on its contours moves the start there
+            seen = click_and_check(page, plot, shots=shots)
+            print(f"{plot}: click at {seen['point'][0]:.2f}, {seen['point'][1]:.2f} of the canvas: "
+                  f"{seen['changed']} in {seen['updates']} update")
+        for label in [k for k in plot.click_points() if k != "start"]:  # a rate map, a grid of runs
+            seen = click_and_check(page, plot, label=label, shots=shots)
+            print(f"{plot}: click on {label!r} at {seen['point'][0]:.2f}, {seen['point'][1]:.2f} of the canvas: "
+                  f"{seen['changed']} in {seen['updates']} update")
     assert not nb.page_errors, f"{relpath}: uncaught errors in the page: {nb.page_errors}"
     assert not lab.saves(log_start), f"JupyterLab saved files while the test ran: {lab.saves(log_start)}"
 

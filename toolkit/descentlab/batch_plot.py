@@ -22,7 +22,8 @@ import numpy as np
 
 from descentlab.colors import style
 from descentlab.display import show_figure
-from descentlab.live import LiveFigure, decade_limits, loss_limits, make_slider
+from descentlab.live import LiveFigure, decade_limits, fmt, loss_limits, make_slider
+from descentlab.plots import page_value
 
 BLOW_UP = 1e12  # a run whose loss passes this is stopped and reported as diverged
 
@@ -206,6 +207,22 @@ def _window(problem, weights, start=None):
     return mid - half, mid + half
 
 
+def _grid_window(window, steps=200):
+    """The square ``window`` widened a little, and a step, such that the start sliders over
+    it hold the default start, zero, exactly, in the page too. The page's slider computes
+    its values in percent of the range (:func:`descentlab.plots.page_value`) and sends back
+    any value off its grid, snapped: the runs would then no longer start where
+    ``train_minibatch_sgd`` starts them by default. That arithmetic is exact on every
+    point of the grid when the step is a binary fraction (1, 1.25, 1.5 or 1.75 times a
+    power of two), the limits are whole steps, and ``steps`` is 200 (or any 2^a 5^b, b <= 2)."""
+    lo, hi = (np.asarray(a, dtype=float) for a in window)
+    need = float(max(hi - lo)) / (steps - 1)  # one step to spare: the limits are rounded to whole steps
+    power = 2.0 ** math.floor(math.log2(need))
+    step = next(m * power for m in (1.0, 1.25, 1.5, 1.75, 2.0) if m * power >= need)
+    start = np.round(((lo + hi) / 2 - steps / 2 * step) / step) * step
+    return (start, start + steps * step), step
+
+
 def _contours(ax, problem, weights, window):
     """Contours of the loss over the plane of two weights (the others at the best fit)."""
     i, j = weights
@@ -372,7 +389,8 @@ def show_runs(problem, runs, weights=(0, 1), title=None, panels=PANELS, figsize=
 
 
 class BatchExplorer(LiveFigure):
-    """Interactive minibatch SGD: build with :func:`explore_batch`."""
+    """Interactive minibatch SGD: build with :func:`explore_batch`. A click on the
+    contours starts the runs there (:meth:`on_click`)."""
 
     figsize = (8.0, 3.4)   # three panels in the width every explorer fits (live.LiveFigure)
 
@@ -393,12 +411,51 @@ class BatchExplorer(LiveFigure):
             "lr": make_slider("lr", ("log", 1e-3, 1.0, lr)),
             "epochs": make_slider("epochs", ("int", 1, max_epochs, epochs)),
         }
-        super().__init__(sliders, title=title)
+        # the start of the two weights drawn, over the window of the contours (the others
+        # start where train_minibatch_sgd starts them by default: at zero)
+        self._window, step = _grid_window(_window(problem, self.weights))
+        self._start_keys = [f"start w[{k}]" for k in self.weights]
+        for key, lo, hi in zip(self._start_keys, *self._window, strict=True):
+            sliders[key] = W.FloatSlider(value=0.0, min=float(lo), max=float(hi), step=step,
+                                         readout_format=".2f", description=key, continuous_update=True,
+                                         style={"description_width": "initial"})
+        # the title states the start compactly (settings_text), not as one entry per slider
+        super().__init__(sliders, title=title, hidden_settings=self._start_keys)
+        self.canvas.mpl_connect("button_press_event", self.on_click)
+
+    def start_weights(self, values=None):
+        """The weights the runs start from: zero, except the two drawn (their sliders)."""
+        values = self.values if values is None else values
+        w0 = np.zeros(self.problem.d)
+        w0[list(self.weights)] = [values[k] for k in self._start_keys]
+        return w0
+
+    def settings_text(self, values=None):
+        values = self.values if values is None else values
+        start = ", ".join(fmt(float(values[k])) for k in self._start_keys)
+        return f"{super().settings_text(values)}, start=({start})"
+
+    def on_click(self, event):
+        """A left click on the contours starts the runs there: both start sliders move to
+        the point (on their grid, :func:`descentlab.plots.page_value`) in one update.
+        Clicks elsewhere do nothing. Returns whether the click was taken (for a subclass
+        that extends it)."""
+        if event.inaxes is not self.ax_path or event.button != 1 or event.xdata is None or event.ydata is None:
+            return False
+        self.set(**{k: page_value(self.sliders[k], v)
+                    for k, v in zip(self._start_keys, (event.xdata, event.ydata), strict=True)})
+        return True
+
+    def click_points(self):
+        """Where a click does something, as fractions of the canvas from its top left
+        (see ``LiveFigure.click_points``): on the contours, right of and below the middle
+        (the default start, zero, is at a corner of the window)."""
+        box = self.ax_path.get_position()  # where the last draw put it (layout and aspect applied)
+        return {"start": (box.x0 + 0.7 * box.width, 1 - (box.y0 + 0.3 * box.height))}
 
     # -- figure
     def setup(self, figure):
         self.ax_path, self.ax_ex, self.ax_up = figure.subplots(1, 3, width_ratios=[1.05, 1, 1])
-        self._window = _window(self.problem, self.weights)
         _contours(self.ax_path, self.problem, self.weights, self._window)
         sgd, full = style("SGD"), dict(color="0.45", linestyle="--")
         self._ref_path, = self.ax_path.plot([], [], lw=1.2, zorder=2, **full)
@@ -421,19 +478,31 @@ class BatchExplorer(LiveFigure):
             ax.grid(True, alpha=0.3)
         _out_of_layout(figure)
 
+    def _full_batch_run(self, lr, epochs, w0):
+        """The full-batch run drawn for comparison, kept while its settings stay: moving the
+        batch size changes only the minibatch run (half of a frame's training saved)."""
+        key = (self.train_minibatch_sgd, lr, epochs, tuple(w0), self.seed)
+        kept = getattr(self, "_full_batch", None)
+        if kept is None or kept[0] != key:
+            p = self.problem
+            kept = self._full_batch = (key, record_run(p, self.train_minibatch_sgd, p.n, lr, epochs,
+                                                       np.random.default_rng(self.seed), w0=w0))
+        return kept[1]
+
     def draw(self, values):
         p, (i, j) = self.problem, self.weights
         B, lr, epochs = int(values["batch_size"]), float(values["lr"]), int(values["epochs"])
         label = f"B = {B}"
+        w0 = self.start_weights(values)
         try:
             # your train_minibatch_sgd, watched: at the chosen batch size, and with the full batch
-            run = record_run(p, self.train_minibatch_sgd, B, lr, epochs, np.random.default_rng(self.seed))
-            ref = record_run(p, self.train_minibatch_sgd, p.n, lr, epochs, np.random.default_rng(self.seed))
+            run = record_run(p, self.train_minibatch_sgd, B, lr, epochs, np.random.default_rng(self.seed), w0=w0)
+            ref = self._full_batch_run(lr, epochs, w0)
         except NotImplementedError:
             self.run = self.reference = None
             for line in (self._path, self._ref_path, self._ex, self._ends, self._ref_ex, self._up, self._ref_up):
                 line.set_data([], [])
-            self._start.set_data([0.0], [0.0])
+            self._start.set_data(w0[[i]], w0[[j]])
             self._ex.set_label("train_minibatch_sgd (or a function it calls): not implemented yet")
             self._floor.set_ydata([np.nan, np.nan])
             self.legend(self.ax_ex, loc="upper right", fontsize=8)
@@ -477,7 +546,8 @@ def explore_batch(problem, train_minibatch_sgd, batch_size=32, lr=0.05, epochs=5
     ``train_minibatch_sgd``, watched by :func:`record_run` at each setting of the sliders
     for the batch size, the learning rate and the number of epochs. Left: the path of
     weights ``weights`` on the contours of the loss over their plane (the others at the
-    best fit), the full-batch path at the same lr dashed. Middle: the loss above its
+    best fit), the full-batch path at the same lr dashed; the sliders "start w[i]" (or a
+    click on the contours) set where both runs start. Middle: the loss above its
     minimum against the examples seen (top axis: epochs), with the predicted noise floor
     lr sigma^2 / (4 B). Right: the same against the number of updates."""
     return BatchExplorer(problem, train_minibatch_sgd, batch_size=batch_size, lr=lr,

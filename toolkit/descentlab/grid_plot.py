@@ -115,6 +115,14 @@ class GridExplorer(LiveFigure):
                 line.set_label("_")
         self.legend(self.curves, fontsize=7, loc="lower right")
 
+    def click_points(self):
+        """Where a click selects a run (see ``LiveFigure.click_points``): the middle of the
+        lower left cell of the first heatmap, as the last draw placed it."""
+        ax, _marker = self.maps[self.names[0]]
+        x, y = ax.transData.transform((0, 0))
+        box = self.figure.bbox  # in the same pixels as transData
+        return {"grid": (float(x / box.width), float(1 - y / box.height))}
+
     def on_click(self, event):
         """A click on a heatmap cell selects that optimizer, lr and weight decay."""
         for name, (ax, _marker) in self.maps.items():

@@ -15,7 +15,9 @@ kept, and reused. A frame restores the background, draws the foreground on it an
 sends the picture (``blit``): a few ms. When the background itself changes (axis
 limits, figure size, a new landscape) the frame is a full render instead, which is why
 the explorers round their axis limits to whole decades or "nice" numbers: they then
-change rarely.
+change rarely. A full render is made and sent in the slider's callback (not asked of
+the page: no round trip), and keeps the last constrained layout (half of its cost)
+while the figure's size is the same and the tick labels fit in the room they had.
 
 Displayed, it shows the controls and then the canvas on its own, so that a headless run
 (nbclient, nbgrader) keeps a static PNG of the figure in the cell's outputs.
@@ -27,10 +29,12 @@ import traceback
 import zlib
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.transforms import Bbox
 
 
 def make_slider(name, spec):
@@ -40,13 +44,36 @@ def make_slider(name, spec):
     common = dict(description=name, continuous_update=True, style={"description_width": "initial"})
     if spec[0] == "log":
         _, lo, hi, value = spec
-        return W.FloatLogSlider(value=value, base=10, min=math.log10(lo), max=math.log10(hi), step=0.01,
+        lo_exp, hi_exp = _log_grid(math.log10(lo), math.log10(hi), math.log10(value), LOG_STEP)
+        return W.FloatLogSlider(value=value, base=10, min=lo_exp, max=hi_exp, step=LOG_STEP,
                                 readout_format=".3g", **common)
     if spec[0] == "int":
         _, lo, hi, value = spec
         return W.IntSlider(value=value, min=lo, max=hi, step=1, **common)
     lo, hi, value = spec
     return W.FloatSlider(value=value, min=lo, max=hi, step=(hi - lo) / 200, readout_format=".3g", **common)
+
+
+LOG_STEP = 0.01  # a logarithmic slider's step, in powers of ten
+
+
+def _log_grid(lo, hi, value, step):
+    """The exponent range of a log slider, moved by less than half a step so that ``value``
+    is on its grid. The page snaps a slider's value to its grid and sends the snapped
+    value back: 0.02 on a grid from 1e-3 in steps of 0.01 decades would come back as
+    0.01995, and the figure would show other settings than the notebook states."""
+    k = round((value - lo) / step)
+    lo = value - k * step
+    return lo, lo + round((hi - lo) / step) * step
+
+
+def _negligible(change):
+    """A value that came back from the page changed only in its last bits (the page's log
+    and pow are not Python's): nothing to redraw."""
+    old, new = change.get("old"), change.get("new")
+    if not all(isinstance(v, float) for v in (old, new)):
+        return False
+    return abs(new - old) <= 1e-12 * max(abs(old), abs(new))
 
 
 def _ipympl():
@@ -80,6 +107,16 @@ def _live_canvas():
 
         class LiveCanvas(Canvas):
             live = None
+
+            def draw(self):
+                """A full render, made by :meth:`LiveFigure.render` (layout only when needed)."""
+                if self.live is None:
+                    return super().draw()
+                self._png_is_old = True
+                try:
+                    self.live.render(lambda: FigureCanvasAgg.draw(self))  # Agg's draw: nothing sent yet
+                finally:
+                    self.manager.refresh_all()  # one frame goes out
 
             def print_figure(self, *args, **kwargs):
                 with (self.live.everything_drawn() if self.live else contextlib.nullcontext()):
@@ -209,8 +246,13 @@ class LiveFigure:
         self._kept = self._kept_key = None
         self.frames = {"blit": 0, "full": 0}  # how the frames went out (for the benchmark)
         self.title_artist = self.figure.suptitle("", fontsize=10)
+        self._room = None  # the layout kept (render)
+        self._tick_labels = {}  # axis -> its tick labels' boxes, as the last draw measured them
         self.canvas.mpl_connect("draw_event", self._on_full_draw)
         self.setup(self.figure)
+        # constrained layout is half of a full render: it runs again only when the figure's
+        # size changes or tick labels outgrow the room it gave them (render)
+        self._layout = self.figure.get_layout_engine()
         for widget in self.sliders.values():
             widget.observe(self._on_change, names="value")
         self.update()
@@ -221,6 +263,12 @@ class LiveFigure:
 
     def draw(self, values):
         raise NotImplementedError
+
+    def click_points(self):
+        """Where a click on the canvas does something: {label: (x, y)}, fractions of the
+        canvas from its left and from its TOP (for the benchmark and the browser tests).
+        Explorers that take clicks add theirs; by default none."""
+        return {}
 
     # -- state
     @property
@@ -248,7 +296,7 @@ class LiveFigure:
         self.update()
 
     def _on_change(self, change):
-        if not self._hold:
+        if not self._hold and not _negligible(change):
             self.update()
 
     def update(self):
@@ -318,7 +366,73 @@ class LiveFigure:
             self.canvas.blit(self.figure.bbox)  # ipympl sends the frame
         else:
             self.frames["full"] += 1
-            self.canvas.draw_idle()  # the page asks for a full render (below)
+            if self.canvas.syncing_data_url:
+                self.canvas.draw_idle()  # no page yet (a headless run): the display renders
+            else:
+                self.canvas.draw()  # render and send now, without the page's round trip (draw_idle)
+
+    def render(self, agg_draw):
+        """A full render by ``agg_draw`` (Agg: every artist but the foreground, then
+        :meth:`_on_full_draw`), with the layout kept from the last one while it still fits:
+        the same figure size, the tick labels and label of every axis and the title of every
+        axes within the boxes they had then (so that nothing runs into a neighbour), and no
+        more lines of figure title. Otherwise the layout runs again (for once, a second draw)."""
+        if self._room is None or self._room[0] != tuple(self.figure.bbox.bounds):
+            self._thaw()
+        self._watch_tick_labels()
+        agg_draw()
+        if self._room is not None and self._outgrown():
+            self._thaw()
+            agg_draw()
+
+    def _thaw(self):
+        self._room = None
+        self.figure.set_layout_engine(self._layout)
+
+    def _freeze(self):
+        """Keep the layout just computed: later renders skip it (see :meth:`render`)."""
+        title_lines = self.title_artist.get_text().count("\n")
+        self._room = (tuple(self.figure.bbox.bounds), self._label_boxes(), title_lines)
+        self.figure.set_layout_engine("none")
+
+    def _outgrown(self):
+        _size, room, title_lines = self._room
+        if self.title_artist.get_text().count("\n") > title_lines:
+            return True
+        for axis, box in self._label_boxes().items():
+            old = room.get(axis)
+            if old is None or not (old.x0 - 1 <= box.x0 and box.x1 <= old.x1 + 1
+                                   and old.y0 - 1 <= box.y0 and box.y1 <= old.y1 + 1):
+                return True
+        return False
+
+    def _label_boxes(self):
+        """Per axis, the box around its tick labels, offset text and label as last drawn;
+        per axes, its title's box."""
+        renderer = self.canvas.get_renderer()
+        out = {}
+        for axis, (first, second) in self._tick_labels.items():
+            boxes = [b for b in first + second if b.width > 0 and b.height > 0]
+            boxes += [t.get_window_extent(renderer) for t in (axis.offsetText, axis.label)
+                      if t.get_visible() and t.get_text()]
+            if boxes:
+                out[axis] = Bbox.union(boxes)
+        for ax in self.figure.axes:
+            if ax.title.get_visible() and ax.title.get_text():
+                out[ax.title] = ax.title.get_window_extent(renderer)
+        return out
+
+    def _watch_tick_labels(self):
+        """Keep the boxes of tick labels each axis measures as it draws (free: no second
+        measurement; matplotlib's Axis.draw asks _get_ticklabel_bboxes for them)."""
+        for ax in self.figure.axes:
+            for axis in ax._axis_map.values():
+                if "_get_ticklabel_bboxes" in vars(axis):
+                    continue
+                def measured(ticks, renderer=None, axis=axis, measure=axis._get_ticklabel_bboxes):
+                    self._tick_labels[axis] = boxes = measure(ticks, renderer)
+                    return boxes
+                axis._get_ticklabel_bboxes = measured
 
     def _on_full_draw(self, event):
         """After a full render (animated artists left out): keep it, then add the foreground."""
@@ -327,6 +441,8 @@ class LiveFigure:
         foreground = self.foreground()
         self._kept = self.canvas.copy_from_bbox(self.figure.bbox)
         self._kept_key = self.background_key(foreground)
+        if self._room is None and self._tick_labels:  # laid out by this draw, measured by render()
+            self._freeze()
         self._draw_foreground(foreground)
 
     def _draw_foreground(self, foreground):

@@ -1,16 +1,19 @@
 """Pictures of optimizer paths: static (``show_paths``) and interactive (``explore``).
 
-``explore`` builds the figure once and, when a slider moves, recomputes the paths
-and updates the existing artists (set_data + draw_idle) on an ipympl canvas: the cell
-is not re-run. Executed headless (nbclient, nbgrader) the same call leaves a static
-PNG in the cell's outputs, because the canvas's display bundle carries one.
+``explore`` builds the figure once and, when a slider moves (or a click on the
+landscape moves the start point), recomputes the paths and updates the existing
+artists on an ipympl canvas: the cell is not re-run. Executed headless (nbclient,
+nbgrader) the same call leaves a static PNG in the cell's outputs, because the
+canvas's display bundle carries one.
 """
+import math
+
 import numpy as np
 from matplotlib.figure import Figure
 
 from descentlab.colors import marker, style
 from descentlab.display import show_figure
-from descentlab.live import LiveFigure, loss_limits, make_slider
+from descentlab.live import LiveFigure, fmt, loss_limits, make_slider
 from descentlab.runner import run
 
 GRID = 160
@@ -145,8 +148,8 @@ class Path:
 
 
 class Explorer(LiveFigure):
-    """Interactive trajectory plot: paths on the landscape, f(x) - f* beside it.
-    Build with :func:`explore`."""
+    """Interactive trajectory plot: paths on the landscape, f(x) - f* beside it; a click
+    on the landscape starts the paths there (:meth:`on_click`). Build with :func:`explore`."""
 
     def __init__(self, landscape, paths, sliders, steps=100, x0=None, presets=None,
                  max_steps=500, title=None):
@@ -167,12 +170,38 @@ class Explorer(LiveFigure):
                 value=float(v), min=lo, max=hi, step=(hi - lo) / 200, readout_format=".2f",
                 description=f"start x[{i}]" if land.dim > 1 else "start x", continuous_update=True)
         presets = {label: (lambda ex, fn=fn: fn(ex.landscape_for(ex.values))) for label, fn in (presets or {}).items()}
-        super().__init__(controls, presets=presets, title=title,
-                         hidden_settings=[k for k in controls if k.startswith("start ")])
+        self._start_keys = [k for k in controls if k.startswith("start ")]
+        # the title states the start compactly (settings_text), not as one entry per slider
+        super().__init__(controls, presets=presets, title=title, hidden_settings=self._start_keys)
+        self.canvas.mpl_connect("button_press_event", self.on_click)
 
     def landscape_for(self, values):
         land = self._landscape_arg
         return land(values) if callable(land) and not hasattr(land, "f") else land
+
+    def settings_text(self, values=None):
+        values = self.values if values is None else values
+        start = ", ".join(fmt(float(values[k])) for k in self._start_keys)
+        return super().settings_text(values) + (f", start=({start})" if len(self._start_keys) > 1 else
+                                                f", start={start}")
+
+    def on_click(self, event):
+        """A left click on the landscape starts the paths there: the start sliders move
+        to the point (on their grid, :func:`page_value`) in one update; on a 1-D curve only x counts.
+        Clicks elsewhere do nothing. Returns whether the click was taken, so that a
+        subclass with more axes can extend it: ``if not super().on_click(event): ...``."""
+        if event.inaxes is not self.ax_path or event.button != 1 or event.xdata is None or event.ydata is None:
+            return False
+        point = (event.xdata, event.ydata)[:len(self._start_keys)]
+        self.set(**{k: page_value(self.sliders[k], v) for k, v in zip(self._start_keys, point, strict=True)})
+        return True
+
+    def click_points(self):
+        """Where a click does something, as fractions of the canvas from its top left
+        (see ``LiveFigure.click_points``): on the landscape, right of and below its
+        middle, away from the default start (upper left) and from a minimum at the centre."""
+        box = self.ax_path.get_position()  # where the last draw put it (layout and aspect applied)
+        return {"start": (box.x0 + 0.7 * box.width, 1 - (box.y0 + 0.3 * box.height))}
 
     def setup(self, figure):
         self.ax_path, self.ax_loss = figure.subplots(1, 2, width_ratios=[1.1, 1])
@@ -188,6 +217,26 @@ class Explorer(LiveFigure):
         self.ax_loss.set_xlabel("step")
         self.ax_loss.set_ylabel(GAP_LABEL)
         self.ax_loss.grid(True, alpha=0.3)
+
+    def _run(self, p, land, x0, steps, values):
+        """``run`` of one path, or its last trajectory when nothing it depends on moved: a
+        slider feeds one or two of the paths, and the others need not be run again (in 02,
+        05 and 07 most of a frame's time is the torch steps of the paths that did not change)."""
+        hyper = p.hyper(values)
+        # a fixed landscape is itself (kept alive by the explorer); one made per move, its name
+        key = (p.step, id(land) if land is self._landscape_arg else land.name, tuple(x0), steps,
+               tuple(sorted(hyper.items(), key=lambda kv: kv[0])))
+        try:
+            hash(key)
+        except TypeError:  # a hyperparameter that cannot be compared cheaply: run again
+            key = None
+        cache = self.__dict__.setdefault("_last_runs", {})
+        kept = cache.get(p.label)
+        if key is not None and kept is not None and kept[0] == key:
+            return kept[1]
+        traj = run(p.step, land, x0, steps, **hyper)
+        cache[p.label] = (key, traj)
+        return traj
 
     def _draw_background(self, land):
         for artist in getattr(self, "_background", []):
@@ -205,7 +254,7 @@ class Explorer(LiveFigure):
         gaps = []
         for p in self.paths:
             try:
-                traj = run(p.step, land, x0, steps, **p.hyper(values))
+                traj = self._run(p, land, x0, steps, values)
             except NotImplementedError:
                 self._lines[p.label].set_data([], [])
                 self._loss_lines[p.label].set_data([], [])
@@ -228,6 +277,38 @@ class Explorer(LiveFigure):
         self.legend(self.ax_loss, loc="upper right", fontsize=8)
 
 
+def page_value(slider, value):
+    """``value`` as the page's FloatSlider will hold it: within its range, on its step grid.
+
+    ipywidgets 8 draws the slider with noUiSlider, which snaps a value set from the
+    kernel to the step grid, in percent of the range, and (with continuous_update) sends
+    the snapped value back whenever it differs from the kernel's, if only by a rounding
+    error: one more update of the figure for each slider set (two more after a click).
+    This is noUiSlider 15's arithmetic (toStepping, getStep, fromStepping for a range
+    with one step size, Math.round as floor(x + 0.5)), operation for operation, so the
+    value is the very double the page computes: set to it, the page sends nothing back."""
+    lo, hi, step = float(slider.min), float(slider.max), float(slider.step)
+    value = float(value)
+    if value >= hi:
+        return hi
+    pct = 100 * (value + abs(lo) if lo < 0 else value - lo) / (hi - lo) / 1.0
+    size = 100 * step / (hi - lo) / 1.0
+    if pct != 100:
+        pct = 0 + math.floor((pct - 0) / size + 0.5) * size
+    pct = max(min(pct, 100), 0)
+    return hi if pct >= 100 else (pct - 0) * (100 / (100 - 0)) * (hi - lo) / 100 + lo
+
+
+def page_log_value(slider, value):
+    """``value`` as the page's FloatLogSlider will hold it: the exponent (the page computes
+    ``Math.log(value) / Math.log(base)``) snapped as :func:`page_value` snaps, then
+    ``base ** exponent``. The page's log and pow are not the same code as Python's, so in
+    a rare case the two differ in the last bit and the page sends that back; the figure
+    (``live.LiveFigure``) does not redraw for a change that small."""
+    exponent = math.log(float(value)) / math.log(slider.base)
+    return float(slider.base) ** page_value(slider, exponent)
+
+
 def _outcome(gap):
     """What the legend says about a run: its final f(x) - f*, or that it blew up."""
     if not np.isfinite(gap[-1]):
@@ -245,7 +326,7 @@ def explore(landscape, paths, sliders, steps=100, x0=None, presets=None, title=N
     paths: list of :class:`Path`.
     sliders: {name: (lo, hi, value)}, {name: ("log", lo, hi, value)}, ("int", ...), or a
         ready-made ipywidgets value widget (a Checkbox for an on/off switch); "steps" and
-        the start point are added.
+        the start point are added (a click on the landscape moves the start there).
     presets: {button label: function(landscape) -> {slider: value}}.
     """
     return Explorer(landscape, paths, sliders, steps=steps, x0=x0, presets=presets, title=title)
