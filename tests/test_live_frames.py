@@ -20,6 +20,7 @@ import pytest
 from descentlab.batch_problems import make_regression
 from tests import test_batch_size_toolkit as batch
 from tests import test_digits as digits_grid
+from tests import test_momentum_rates as rate_maps
 from tests import test_plots as paths
 from tests import test_schedules_toolkit as schedules
 
@@ -36,12 +37,18 @@ def batch_explorer():
     return batch.make(make_regression(n=300, d=3, noise=0.3, corr=0.5, seed=4))
 
 
+def momentum_explorer():
+    return rate_maps.make_explorer(steps=100)
+
+
 # (build, slider moved, its values: small steps, as from the keyboard)
 EXPLORERS = {
     "paths": (paths_explorer, "beta", [0.9 - 0.01 * k for k in range(1, 13)]),
     "schedules": (schedules_explorer, "gamma", [0.3 + 0.005 * k for k in range(1, 13)]),
     "batch": (batch_explorer, "lr", [0.05 * 1.02 ** k for k in range(1, 13)]),
     "grid": (digits_grid.make, "wd", [1, 2, 1, 0, 1, 2, 1, 0, 1, 2, 1, 0]),
+    # through every regime of the maps: ringing, damped, unstable
+    "momentum map": (momentum_explorer, "beta", [0.9 - 0.08 * k for k in range(1, 13)]),
 }
 
 
@@ -192,3 +199,82 @@ def test_an_error_reaches_the_page():
         ex.sliders["lr"].value = 0.03
     assert len(sent) == n + 1 and "student bug" in ex.title_artist.get_text()
     assert (shown(ex)[..., :3] == red).all(axis=2).sum() > 20, "the red 'update failed' title is on the page"
+
+
+def layout_runs(ex):
+    """The times the explorer's constrained layout runs from now on (a list that grows)."""
+    engine, runs = ex._layout, []
+    execute = engine.execute
+
+    def counted(fig):
+        runs.append(1)
+        return execute(fig)
+    engine.execute = counted
+    return runs
+
+
+def assert_labels_in_place(ex):
+    """Every axis's tick labels and label, and every axes title, inside the figure and
+    clear of the other axes."""
+    figure = ex.figure.bbox
+    for axis, box in ex._label_boxes().items():  # an Axis, or an axes title
+        assert figure.x0 - 1 <= box.x0 and box.x1 <= figure.x1 + 1
+        assert figure.y0 - 1 <= box.y0 and box.y1 <= figure.y1 + 1
+        for ax in ex.figure.axes:
+            if ax is not axis.axes:
+                assert not box.overlaps(ax.bbox), f"the labels of {axis} run into another axes"
+
+
+def test_a_full_render_keeps_the_layout_while_the_tick_labels_fit():
+    """Constrained layout is half of a full render: new axis limits whose tick labels take
+    no more room than before reuse the layout; labels that need more room run it again."""
+    ex = paths_explorer()
+    attach_page(ex)
+    runs, full = layout_runs(ex), ex.frames["full"]
+    ex.sliders["steps"].value = 40  # x ticks 0-40 instead of 0-50: no wider
+    assert ex.frames["full"] == full + 1 and runs == []
+    assert_same_picture(shown(ex), full_render(ex), off_frame(ex), "steps=40")
+    ex.sliders["steps"].value = 300  # "300" at the end of the axis is wider than "50"
+    assert ex.frames["full"] == full + 2 and len(runs) == 1
+    assert_same_picture(shown(ex), full_render(ex), off_frame(ex), "steps=300")
+    assert_labels_in_place(ex)
+    ex.sliders["steps"].value = 200  # within the room of 300 again
+    assert len(runs) == 1
+    assert_labels_in_place(ex)
+
+
+def test_a_full_render_is_made_in_the_kernel_once_the_page_is_there():
+    """No round trip through the page (draw_idle, then the page asks for a draw): the
+    frame goes out in the same callback. Before the page is there (a headless run) the
+    display makes the picture, so nothing is rendered for nobody."""
+    ex = paths_explorer()
+    asked = []
+    ex.canvas.draw_idle = lambda: asked.append(1)
+    ex.sliders["steps"].value = 40
+    assert asked, "headless: left to the display"
+    sent = attach_page(ex)
+    ex.canvas.draw_idle = lambda: asked.append(1)
+    n, k = len(sent), len(asked)
+    ex.sliders["steps"].value = 30
+    assert len(asked) == k and len(sent) == n + 1
+    assert_same_picture(shown(ex), full_render(ex), off_frame(ex), "steps=30")
+
+
+@pytest.mark.parametrize("kind", ["paths", "batch", "grid", "momentum map"])
+def test_a_click_gives_one_right_frame(kind):
+    """A click at the figure's own click point (as the page sends it) moves the figure:
+    one frame, the same as a full render."""
+    build, _slider, _values = EXPLORERS[kind]
+    ex = build()
+    sent = attach_page(ex)
+    points = ex.click_points()
+    assert points
+    w, h = ex.canvas.get_width_height()
+    for fx, fy in points.values():
+        before, n = shown(ex), len(sent)
+        for kind_, buttons in (("button_press", 1), ("button_release", 0)):
+            ex.canvas.manager.handle_json({"type": kind_, "x": fx * w, "y": fy * h, "button": 0,
+                                           "buttons": buttons, "modifiers": [], "guiEvent": {}})
+        assert len(sent) == n + 1
+        assert (shown(ex) != before).any(), "the click changed the picture"
+        assert_same_picture(shown(ex), full_render(ex), off_frame(ex), f"{kind}: click at ({fx:.2f}, {fy:.2f})")

@@ -28,10 +28,12 @@
 #   PyTorch's convention, and convert the other common forms to it;
 # - say why gradient descent is slow on ill-conditioned problems, and measure how much
 #   momentum helps (and compare it with the theory);
-# - read a trajectory plot and predict what changing the learning rate or beta will do.
+# - read a trajectory plot and predict what changing the learning rate or beta will do;
+# - read a rate map of momentum: split a quadratic into eigen-directions, each a damped
+#   oscillator, and say why Polyak's tuning is the best one.
 #
 # **Prerequisites**: gradients, a little linear algebra (eigenvalues of a symmetric
-# matrix), numpy. **Time**: about 90 minutes.
+# matrix), numpy. **Time**: about 110 minutes.
 #
 # **How this notebook works.** Cells marked `# YOUR CODE HERE` are yours. Each graded
 # function has a visible test cell right after it: run it, and fix your code until it
@@ -46,6 +48,8 @@ import numpy as np
 import torch
 
 import descentlab as dl
+from descentlab import momentum_rates
+from descentlab.momentum_map import explore_momentum, show_rate_map
 from descentlab.plots import Path, explore, show_paths
 
 # %matplotlib inline
@@ -651,6 +655,152 @@ def only_heavy_ball_converges(lr, beta, steps, x0):
 dl.robust_claim("at lr = 0.03 and beta = 0.9 the heavy ball converges while Nesterov diverges",
                 only_heavy_ball_converges, dict(lr=0.03, beta=0.9, steps=300, x0=start), fixed=["lr", "beta"])
 
+# %% [markdown] id="a1e7c0d1"
+# ### Every (lr, beta) at once: the rate map
+#
+# Why does momentum help, and why is Polyak's tuning the best one? On a quadratic the
+# question falls apart into independent pieces. Write the error $e = x - x^*$ in the
+# eigenbasis of $A$: each coordinate feels only its own eigenvalue $\lambda$, and with
+# $a = \eta\lambda$ the heavy ball's update of that coordinate is
+#
+# $$e_{t+1} = (1 + \beta - a)\, e_t - \beta\, e_{t-1}.$$
+#
+# That is a damped oscillator, one per direction. Its error is $c_1 z_1^t + c_2 z_2^t$,
+# where $z_1, z_2$ are the roots of $z^2 - (1 + \beta - a) z + \beta$, and the larger modulus
+# $\rho$ is the direction's rate. From a generic start the worst direction sets the pace.
+#
+# - Two real roots (small $\beta$): the direction creeps in without swinging (overdamped).
+# - Two complex roots (large $\beta$): it rings, and $|z_1| = |z_2| = \sqrt\beta$, whatever
+#   the learning rate (underdamped).
+# - A repeated root, at $\beta = (1 - \sqrt{\eta\lambda})^2$: critical damping.
+#
+# Nesterov's update gives $z^2 - (1 + \beta)(1 - a) z + \beta (1 - a)$ in the same way.
+#
+# The maps below are for the $\kappa = 50$ ravine ($\mu = 1$, $L = 50$). The colour is the
+# number of steps that shrink the error tenfold, $\ln 10 / (-\ln \rho)$, for the worst
+# direction; grey is unstable. The black line is the stability edge. The white dashed and
+# dotted curves are where the flat ($\mu$) and the steep ($L$) direction are critically
+# damped. The diamond on the $\beta = 0$ edge is gradient descent's best step, and the star
+# is the best setting of each method.
+#
+# **Predict** before you run it: where is the heavy ball's star? Is Nesterov's stable
+# region larger or smaller than the heavy ball's?
+
+# %% id="a1e7c0d2"
+show_rate_map(ravine50)
+
+# %% [markdown] id="a1e7c0d3"
+# A formula is worth little until it predicts your code. The next cell runs your
+# `momentum_step` and `nesterov_step` for 2000 steps at settings in every regime, and fits
+# the rate per step on the second half of each run (`measured_rate`; it rescales the run
+# every 50 steps, so that nothing underflows or overflows). Where the map says a rate,
+# your functions must show it to 1e-3.
+
+# %% id="a1e7c0d4"
+settings = {"underdamped": (0.02, 0.9), "underdamped, small lr": (0.005, 0.95),
+            "critically damped (Polyak)": momentum_rates.polyak(1.0, 50.0)[:2],
+            "flat direction critically damped": (0.01, 0.81), "overdamped": (0.005, 0.3),
+            "gradient descent": (0.002, 0.0), "heavy ball unstable": (0.06, 0.3), "Nesterov unstable": (0.04, 0.9)}
+mu50, L50 = momentum_rates.eigenvalues(ravine50)
+print(f"{'setting':34s} {'lr':>7s} {'beta':>6s}   heavy ball: map  yours    Nesterov: map  yours")
+for name, (lr, beta) in settings.items():
+    row = []
+    for method, step in (("heavy ball", momentum_step), ("Nesterov", nesterov_step)):
+        predicted = float(momentum_rates.worst_rate(method, lr, beta, [mu50, L50]))
+        measured = momentum_rates.measured_rate(step, ravine50, start, steps=2000, lr=lr, beta=beta)
+        assert abs(measured - predicted) <= 1e-3, (
+            f"your {method} at lr = {lr:.4g}, beta = {beta:.4g} ({name}): the map predicts a rate of {predicted:.4f} "
+            f"per step, your function shows {measured:.4f}")
+        row += [predicted, measured]
+    print(f"{name:34s} {lr:7.4f} {beta:6.3f}   {row[0]:14.4f} {row[1]:6.4f}   {row[2]:12.4f} {row[3]:6.4f}")
+
+# %% [markdown] id="a1e7c0d5"
+# Every regime, and your functions behave as two damped oscillators. (At critical damping
+# the error decays like $t \rho^t$, so a short run measures a rate a little above $\rho$:
+# that is why these runs are long.) Now the map answers the questions the explorer raises.
+#
+# **Why is $\beta$ close to 1 slow, even in the steep direction?** Near the top of the map
+# the roots of every direction are complex, and each shrinks by $\sqrt\beta$ per step,
+# whatever the learning rate: the contour lines of equal rate run flat there. With
+# $\beta = 0.95$ that is 0.975 per step. Gradient descent at $\eta = 1/L = 0.02$ would remove
+# the steep direction in one step ($1 - \eta L = 0$); the heavy ball makes it ring for
+# hundreds of steps.
+
+# %% id="a1e7c0d6"
+def steep_direction_rings(lr, beta, steps, x0):
+    # the rate of each eigen-direction of your momentum run, fitted on its tail
+    flat, steep = momentum_rates.direction_rates(dl.run(momentum_step, ravine50, x0, steps, lr=lr, beta=beta).xs,
+                                        ravine50)
+    return abs(steep - np.sqrt(beta)) < 0.01 * np.sqrt(beta), f"steep {steep:.4f}, sqrt(beta) {np.sqrt(beta):.4f}"
+
+
+for lr in (0.005, 0.035):
+    dl.robust_claim(f"with beta = 0.95 the steep direction shrinks by sqrt(beta) per step, within 1%, at lr = {lr}",
+                    steep_direction_rings, dict(lr=lr, beta=0.95, steps=300, x0=start), fixed=["beta"])
+
+# %% [markdown] id="a1e7c0d7"
+# **What does critical damping buy?** Hold the learning rate and raise $\beta$ from 0. The
+# flat direction's two real roots move towards each other and meet at
+# $\beta = (1 - \sqrt{\eta\mu})^2$, where the rate is $1 - \sqrt{\eta\mu}$. Above it the
+# roots are complex and the rate $\sqrt\beta$ grows again. Gradient descent gets
+# $1 - \eta\mu$. At $\eta = 0.01$ that is 0.99 against 0.90: momentum turns $\eta\mu$ into
+# its square root, which is the whole speed-up of the heavy ball. Scan $\beta$ with your
+# function:
+
+# %% id="a1e7c0d8"
+def critical_damping_is_fastest(lr, steps, x0):
+    # the flat direction's rate of your momentum run on a grid of beta
+    betas = np.round(np.arange(0.5, 0.99, 0.01), 2)
+    flat = np.array([momentum_rates.direction_rates(dl.run(momentum_step, ravine50, x0, steps, lr=lr, beta=b).xs,
+                                           ravine50)[0] for b in betas])
+    best, critical = betas[np.argmin(flat)], (1 - np.sqrt(lr * mu50)) ** 2
+    holds = abs(best - critical) <= 0.02 and abs(flat.min() - (1 - np.sqrt(lr * mu50))) < 0.01
+    return holds, (f"fastest at beta = {best:.2f} (critical {critical:.3f}), rate {flat.min():.4f} "
+                   f"against 1 - sqrt(lr mu) = {1 - np.sqrt(lr * mu50):.4f} and gradient descent's {1 - lr * mu50:.4f}")
+
+
+damping = dl.robust_claim("at a fixed lr the flat direction is fastest within 0.02 of the critical beta, "
+                          "at 1 - sqrt(lr mu) within 0.01", critical_damping_is_fastest,
+                          dict(lr=0.01, steps=400, x0=start))
+print(damping[1])
+
+# %% [markdown] id="a1e7c0d9"
+# **Why does the optimum sit where it does?** The worst direction decides. The flat
+# direction is fastest on its critical-damping curve. The steep direction, at a step large
+# enough to help the flat one, swings past the minimum; it needs $\beta$ at least
+# $(\sqrt{\eta L} - 1)^2$ to be damped (the other branch of its dotted curve). Both extremes
+# are critically damped at once only where the two curves cross:
+# $\eta = 4/(\sqrt L + \sqrt\mu)^2$, $\beta = \left(\frac{\sqrt\kappa - 1}{\sqrt\kappa + 1}\right)^2$.
+# Every direction in between rings at $\sqrt\beta$, which is Polyak's rate
+# $(\sqrt\kappa - 1)/(\sqrt\kappa + 1)$. On a fine grid, the map's lowest point is there.
+#
+# Nesterov's best setting is elsewhere, and slower: $\eta = 4/(3L + \mu)$ with rate
+# $1 - 2/\sqrt{3\kappa + 1}$ (Lessard, Recht and Packard, 2016). On a quadratic the tuned
+# heavy ball beats tuned Nesterov. Nesterov's strength is elsewhere: its guarantees hold
+# on every smooth convex function, and the same paper gives a strongly convex function on
+# which the heavy ball with Polyak's tuning does not converge at all.
+
+# %% id="a1e7c0da"
+def optimum_where_the_curves_cross(kappa):
+    # the map's lowest point on a fine grid, against the formulas; then your functions at each optimum
+    q = dl.ravine(kappa=kappa)
+    lrs, betas = np.geomspace(1e-3, 0.5, 1500), np.linspace(0.0, 0.99, 1000)
+    grid = momentum_rates.rate_grid("heavy ball", lrs, betas, [1.0, kappa])
+    i, j = np.unravel_index(np.argmin(grid), grid.shape)
+    lr_p, beta_p, rate_p = momentum_rates.polyak(1.0, kappa)
+    on_grid = abs(np.log(lrs[j] / lr_p)) <= 2 * np.log(lrs[1] / lrs[0]) and abs(betas[i] - beta_p) <= 2 * betas[1]
+    lr_n, beta_n, rate_n = momentum_rates.nesterov_best(1.0, kappa)
+    hb = momentum_rates.measured_rate(momentum_step, q, start, steps=2000, lr=lr_p, beta=beta_p)
+    ne = momentum_rates.measured_rate(nesterov_step, q, start, steps=2000, lr=lr_n, beta=beta_n)
+    return on_grid and hb < ne, (f"grid minimum at lr = {lrs[j]:.4f}, beta = {betas[i]:.3f} (Polyak {lr_p:.4f}, "
+                                 f"{beta_p:.3f}); your heavy ball {hb:.4f}, your Nesterov {ne:.4f} at their best")
+
+
+optimum = dl.robust_claim("the map's lowest point is Polyak's setting, and there the heavy ball beats Nesterov "
+                          "at its own best", optimum_where_the_curves_cross, dict(kappa=50.0))
+print(optimum[1])
+
+
 # %% [markdown] id="c41cfc60"
 # ## 4. Rolling out of a shallow well
 #
@@ -1080,23 +1230,37 @@ dl.robust_claim("the stationary loss is sigma^2 lr / (2 (1 - beta)) within 25%",
 #
 # ## 7. Play with it
 #
-# Move the sliders: the paths and the loss curves update as you drag. Try to
+# Move the sliders: the paths, the eigen-view and the markers on the maps follow as you
+# drag. Top left, the paths on the ravine; click anywhere on it to start from there. Top
+# right, your momentum run in the eigenbasis: the error in the flat direction (solid) and
+# in the steep one (dashed), with the slope each direction's rate predicts (dotted).
+# Below, the two rate maps: click one to jump to that lr and beta. Above each map, the
+# rate the map predicts and the one fitted on the second half of your run (a short run,
+# or one that reaches rounding level, measures it roughly; the check above used long runs).
+# Try to
 #
 # - make gradient descent zig-zag, then diverge (raise lr past $2/L = 0.04$);
-# - find a $\beta$ where momentum spirals, and one where it barely helps;
-# - press **optimal lr and beta** to set Polyak's tuning for this ravine;
+# - find a $\beta$ where momentum spirals: in the eigen-view both directions ring with the
+#   same slope, $\sqrt\beta$;
+# - follow the white dashed curve on the heavy ball's map and watch the flat direction
+#   stop ringing;
+# - press **Polyak's lr and beta**, then move either slider a little: every way out of the
+#   star is slower on the map (you checked that it is the map's lowest point), and the
+#   eigen-view shows which direction becomes the slow one;
 # - move the start and watch which paths care.
-#
-# The numbers in the legend are the final $f(x) - f^*$.
 
 # %% id="7d00879b"
-explore(dl.ravine(kappa=50),
-        [Path("SGD", sgd_step, ["lr"]), Path("momentum", momentum_step, ["lr", "beta"]),
-         Path("Nesterov", nesterov_step, ["lr", "beta"])],
-        sliders={"lr": ("log", 1e-3, 0.1, 0.02), "beta": (0.0, 0.99, 0.9)},
-        steps=100, x0=(-1.8, 1.5),
-        presets={"optimal lr and beta": lambda land: dict(lr=land.best_momentum[0], beta=land.best_momentum[1])},
-        title="ravine, kappa = 50")
+explore_momentum(dl.ravine(kappa=50),
+                 [Path("SGD", sgd_step, ["lr"]), Path("momentum", momentum_step, ["lr", "beta"]),
+                  Path("Nesterov", nesterov_step, ["lr", "beta"])],
+                 sliders={"lr": ("log", 1e-3, 0.1, 0.02), "beta": (0.0, 0.99, 0.9)},
+                 steps=100, x0=(-1.8, 1.5),
+                 presets={"Polyak's lr and beta": lambda land: dict(zip(["lr", "beta"], land.best_momentum[:2],
+                                                                        strict=True)),
+                          "best Nesterov": lambda land: dict(zip(["lr", "beta"],
+                                                                 momentum_rates.nesterov_best(land.mu, land.L)[:2],
+                                                                 strict=True))},
+                 title="ravine, kappa = 50")
 
 # %% [markdown] id="ed321341"
 # And on the double well, where $\beta$ decides which minimum you end in:
@@ -1121,6 +1285,11 @@ explore(dl.double_well(tilt=0.25),
 #   ($\eta = \alpha(1-\beta)$ for EMA) or the meaning of the buffer changes.
 # - Nesterov steps along $g + \beta v_{t+1}$: less overshoot at equal settings, a
 #   smaller stable range of learning rates.
+# - On a quadratic each eigen-direction is a damped oscillator with rate $\rho$, the
+#   larger root of $z^2 - (1 + \beta - \eta\lambda) z + \beta$. Ringing directions decay at
+#   $\sqrt\beta$ whatever the learning rate; critical damping turns $1 - \eta\mu$ into
+#   $1 - \sqrt{\eta\mu}$; Polyak's tuning damps both extremes critically at once, and there
+#   the tuned heavy ball beats tuned Nesterov. Your functions matched the map to 1e-3.
 # - Momentum carries the iterate further; that can lift it out of a shallow minimum or
 #   out of a good one, and where it ends is a map over $(\beta, \text{lr})$, not a
 #   threshold. Which method wins a race depends on the landscape and the tuning.
@@ -1131,6 +1300,9 @@ explore(dl.double_well(tilt=0.25),
 #
 # - Gabriel Goh, [Why Momentum Really Works](https://distill.pub/2017/momentum/), Distill, 2017.
 # - B. T. Polyak, Some methods of speeding up the convergence of iteration methods, 1964.
+# - L. Lessard, B. Recht, A. Packard, Analysis and design of optimization algorithms via
+#   integral quadratic constraints, SIAM J. Optimization, 2016 (the best Nesterov on a
+#   quadratic, and a function on which the tuned heavy ball fails).
 # - Y. Nesterov, A method for solving the convex programming problem with convergence rate O(1/k^2), 1983.
 # - I. Sutskever, J. Martens, G. Dahl, G. Hinton, On the importance of initialization and momentum in deep learning, ICML 2013.
 # - R. Kidambi, P. Netrapalli, P. Jain, S. Kakade, On the insufficiency of existing momentum schemes
