@@ -336,6 +336,21 @@ def print_kernel_row(rel, r, what, moves):
           f"{q(rows[3], 50):9.0f}   {'':16s}{q(rows[5], 50):7.0f} {q(rows[6], 50):4.0f} {q(rows[7], 50):6.0f}")
 
 
+def rate_map_time(repeat=20):
+    """Median ms to compute the rate maps of notebook 01's explorer (both methods, the grid
+    MomentumExplorer draws): once per landscape, then only the markers move (goal < 30 ms)."""
+    from descentlab import momentum_map, momentum_rates
+    lrs = np.geomspace(1e-3, 0.1, momentum_map.MAP_GRID[0])
+    betas = np.linspace(0.0, 0.99, momentum_map.MAP_GRID[1])
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        for method in momentum_rates.METHODS:
+            momentum_rates.rate_grid(method, lrs, betas, [1.0, 50.0])
+        times.append(time.perf_counter() - t)
+    return 1000 * float(np.median(times))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("notebooks", nargs="*", type=pathlib.Path)
@@ -354,6 +369,8 @@ def main():
         paths = [*paths, baseline_notebook()]
     print(f"goals: median <= 50 ms in the kernel, <= 100 ms key to paint; {STEPS} steps; "
           f"load average now {open('/proc/loadavg').read().split()[:3]}")
+    print(f"rate maps of notebook 01 (both methods): {rate_map_time():.1f} ms median, computed once per "
+          "landscape (goal < 30 ms)")
     print(f"\nkernel side, {args.moves} slider moves per plot (ms: median / p95; CPU ms: median); "
           "update = the slider callback (a blitted frame included), full = moves that needed a full render")
     print(f"{'notebook':34s} {'cell':>4s} {'plot':16s} {'paths':>5s} {'steps':>5s} {'slider':>10s} "

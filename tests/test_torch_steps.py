@@ -80,3 +80,33 @@ def test_step_per_lr_is_one_run_per_lr(mine, reference, hyper):
     for j, lr in enumerate(lrs):
         single = dl.run(reference, land, [-1.5, 1.0], 40, lr=float(lr), **rest)
         np.testing.assert_allclose(x[:, j], single.final, rtol=1e-9, atol=1e-12)
+
+
+def per_step_path(step, land, x0, steps, **hyper):
+    """The path one step call at a time, the state out to numpy and back each time: what
+    dl.run did before run_path."""
+    names = dl.runner.state_names(step, hyper)
+    x = np.array(x0, dtype=float).reshape(land.dim)
+    state, xs = [np.zeros_like(x) for _ in names], [x.copy()]
+    with np.errstate(over="ignore", invalid="ignore"):
+        for t in range(1, steps + 1):
+            extra = {"t": t} if "t" in step.__code__.co_varnames else {}
+            out = step(x, land.grad(x), *state, **extra, **hyper)
+            x, *state = out if names else (out,)
+            xs.append(np.asarray(x, dtype=float).copy())
+    return np.array(xs)
+
+
+WHOLE = [*[(mine, hyper) for mine, _ref, hyper in PAIRS],
+         (ts.torch_adam_step, dict(lr=0.1, weight_decay=0.05, decoupled=True)),
+         (ts.torch_adam_step, dict(lr=0.1, weight_decay=0.05)),
+         (ts.torch_momentum_step, dict(lr=0.2, beta=0.9)),          # diverges
+         (ts.torch_rmsprop_step, dict(lr=0.01, alpha=0.9, eps=1e-3))]
+
+
+@pytest.mark.parametrize("mine, hyper", WHOLE, ids=[f"{m.__name__}-{i}" for i, (m, _h) in enumerate(WHOLE)])
+def test_a_whole_path_in_one_optimizer_is_the_per_step_path_bit_for_bit(mine, hyper):
+    for land, x0 in ((dl.ravine(kappa=20), [-1.5, 1.0]), (dl.double_well(tilt=0.25), [1.8])):
+        fast = dl.run(mine, land, x0, 150, **hyper)
+        np.testing.assert_array_equal(fast.xs, per_step_path(mine, land, x0, 150, **hyper))
+        np.testing.assert_array_equal(fast.losses, np.asarray(land.f(fast.xs), dtype=float))
