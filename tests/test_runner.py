@@ -395,3 +395,11 @@ def test_the_runs_losses_are_the_landscapes_values_bit_for_bit(name):
         np.testing.assert_array_equal(traj.losses, expected)
     points = rng.uniform(-2, 2, size=(50, land.dim))
     np.testing.assert_array_equal(land.f(points), [land.value(p) for p in points])
+
+
+def test_an_attribute_on_a_students_step_does_not_change_how_it_is_run():
+    def sgd(x, g, lr):
+        return x - lr * g
+    sgd.run_path = lambda landscape, x0, steps, **hyper: np.zeros((steps + 1, 2))   # a forged path
+    traj = dl.run(sgd, dl.ravine(10), [1.0, 1.0], 5, lr=0.01)
+    assert traj.xs[0].tolist() == [1.0, 1.0] and not np.allclose(traj.xs, 0)

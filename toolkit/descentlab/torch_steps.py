@@ -9,13 +9,16 @@ course's step signature, ``step(x, g, *state, **hyper) -> (x_new, *state_new)``,
 torch's: one step of the torch.optim optimizer on a float64 copy of ``x``, with the state
 loaded into the optimizer and read back out. Nothing here restates an update rule.
 
-A whole path (``dl.run``) goes faster through ``step.run_path``: one optimizer kept for
+A whole path (``dl.run``) goes faster through ``step.run_path`` (registered in
+``runner.WHOLE_PATHS``): one optimizer kept for
 all the steps, so that its state stays in it instead of going out to numpy and back at
 every step (half of the time of a path, which the explorers of 02, 05 and 07 recompute
 as a slider moves). It takes the same steps, bit for bit (tests/test_torch_steps.py).
 """
 import numpy as np
 import torch
+
+from descentlab.runner import WHOLE_PATHS
 
 
 def _step(cls, x, g, state, **options):
@@ -62,6 +65,7 @@ def _path_of(cls, options):
                     xs[t] = p.detach().numpy().ravel()
             return xs
         step.run_path = run_path
+        WHOLE_PATHS[step] = run_path
         return step
     return attach
 
@@ -116,4 +120,4 @@ def torch_adam_step(x, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, we
     return x_new, after["exp_avg"], after["exp_avg_sq"]
 
 
-torch_adam_step.run_path = _adam_path
+torch_adam_step.run_path = WHOLE_PATHS[torch_adam_step] = _adam_path
