@@ -38,7 +38,8 @@
 # **How this notebook works.** Cells marked `# YOUR CODE HERE` are yours. Each graded
 # function has a visible test cell right after it: run it, and fix your code until it
 # passes. Hidden tests then grade your function on many random cases. Experiments and
-# interactive plots use *your* functions, so they only work once your code does.
+# interactive plots use *your* functions, so they only work once your code does. They
+# decide no grade: while your notebook is graded they are skipped.
 
 # %% id="b26043d4"
 import matplotlib as mpl
@@ -143,7 +144,7 @@ show_paths(ravine, paths, title="Gradient descent on a ravine (kappa = 25)")
 # floor. With a step close to the limit (lr = 0.07) it flies across the valley: the steep
 # coordinate $x_1$ **changes sign at every step**, the zig-zag.
 
-# %% id="a87006f0"
+# %% id="a87006f0" tags=["skip-when-grading"]
 def zigzags(lr, steps, x0):
     # does the steep coordinate x1 change sign at every one of the first `steps` updates?
     x1 = dl.run(sgd_step, ravine, x0, steps, lr=lr).xs[:, 1]
@@ -187,7 +188,7 @@ import gradeclient
 gradeclient.check_answer("stable_lr", stable_lr)
 ### END HIDDEN TESTS
 
-# %% id="e7e8bb0e"
+# %% id="e7e8bb0e" tags=["skip-when-grading"]
 def edge_of_stability(margin, steps, x0):
     # gradient descent on the ravine a little below and a little above lr = 2 / L
     below = dl.run(sgd_step, ravine, x0, steps, lr=(1 - margin) * 2 / L)
@@ -214,7 +215,7 @@ dl.assert_close(flat[1:] / flat[:-1], np.full(len(flat) - 1, 1 - 0.01 * ravine.m
 # saddle at the origin and minima at $(0, \pm 1)$. Start almost on the ridge, at
 # $(1, 10^{-4})$:
 
-# %% id="82a9eef8"
+# %% id="82a9eef8" tags=["skip-when-grading"]
 saddle = dl.saddle()
 gd_saddle = dl.run(sgd_step, saddle, [1.0, 1e-4], 200, lr=0.1)
 show_paths(saddle, {"SGD": gd_saddle}, title="Gradient descent near a saddle")
@@ -333,7 +334,7 @@ import gradeclient
 gradeclient.check_answer("velocity_limit", velocity_limit)
 ### END HIDDEN TESTS
 
-# %% id="6b6ff763"
+# %% id="6b6ff763" tags=["skip-when-grading"]
 # The measurement, in a setting of its own (Question 2 asked about another): beta = 0.9, g = 1
 v = np.zeros(1)
 for _ in range(200):
@@ -460,7 +461,7 @@ import gradeclient
 gradeclient.check_answer("momentum_rate", momentum_rate)
 ### END HIDDEN TESTS
 
-# %% id="84e5a8a5"
+# %% id="84e5a8a5" tags=["skip-when-grading"]
 def measured_rate(traj, first=100):
     # geometric mean of the per-step contraction of the distance to the minimum, from step
     # `first` to the last step before the distance underflows (long runs reach 1e-300)
@@ -484,7 +485,7 @@ print("kappa   GD theory  GD measured   momentum theory  momentum measured")
 for kappa, r in rows.items():
     print(f"{kappa:5d}   {r[0]:.4f}     {r[1]:.4f}        {r[2]:.4f}           {r[3]:.4f}")
 
-# %% id="86a8d5af"
+# %% id="86a8d5af" tags=["skip-when-grading"]
 def heavy_ball_on_theory(kappa, steps, x0):
     _, gd_m, hb_t, hb_m = rates(kappa, steps, x0)
     return hb_t <= hb_m < 1.01 * hb_t and hb_m < gd_m, f"measured {hb_m:.4f}, theory {hb_t:.4f}, GD {gd_m:.4f}"
@@ -595,7 +596,7 @@ gradeclient.check("nesterov_step", nesterov_step, "trajectory")
 # Same learning rate, same $\beta$, same start on the $\kappa = 50$ ravine. Which one
 # swings further past the minimum?
 
-# %% id="f1c1dc36"
+# %% id="f1c1dc36" tags=["skip-when-grading"]
 ravine50 = dl.ravine(kappa=50)
 race = {"momentum": dl.run(momentum_step, ravine50, start, 150, lr=0.02, beta=0.9),
         "Nesterov": dl.run(nesterov_step, ravine50, start, 150, lr=0.02, beta=0.9)}
@@ -626,7 +627,7 @@ print("momentum against Nesterov, staying within 1e-3 of the minimum:", swing[1]
 # $\eta < 2(1+\beta)/L$, Nesterov only up to $\eta < 2(1+\beta)/((1+2\beta)L)$. With
 # $\beta = 0.9$ and $L = 50$ that is 0.076 against 0.027:
 
-# %% id="dbb0f652"
+# %% id="dbb0f652" tags=["skip-when-grading"]
 limits = {"momentum": 2 * 1.9 / 50, "Nesterov": 2 * 1.9 / (2.8 * 50)}
 steppers = {"momentum": momentum_step, "Nesterov": nesterov_step}
 
@@ -686,7 +687,7 @@ dl.robust_claim("at lr = 0.03 and beta = 0.9 the heavy ball converges while Nest
 # **Predict** before you run it: where is the heavy ball's star? Is Nesterov's stable
 # region larger or smaller than the heavy ball's?
 
-# %% id="a1e7c0d2"
+# %% id="a1e7c0d2" tags=["skip-when-grading"]
 show_rate_map(ravine50)
 
 # %% [markdown] id="a1e7c0d3"
@@ -696,7 +697,7 @@ show_rate_map(ravine50)
 # every 50 steps, so that nothing underflows or overflows). Where the map says a rate,
 # your functions must show it to 1e-3.
 
-# %% id="a1e7c0d4"
+# %% id="a1e7c0d4" tags=["skip-when-grading"]
 settings = {"underdamped": (0.02, 0.9), "underdamped, small lr": (0.005, 0.95),
             "critically damped (Polyak)": momentum_rates.polyak(1.0, 50.0)[:2],
             "flat direction critically damped": (0.01, 0.81), "overdamped": (0.005, 0.3),
@@ -726,7 +727,7 @@ for name, (lr, beta) in settings.items():
 # the steep direction in one step ($1 - \eta L = 0$); the heavy ball makes it ring for
 # hundreds of steps.
 
-# %% id="a1e7c0d6"
+# %% id="a1e7c0d6" tags=["skip-when-grading"]
 def steep_direction_rings(lr, beta, steps, x0):
     # the rate of each eigen-direction of your momentum run, fitted on its tail
     flat, steep = momentum_rates.direction_rates(dl.run(momentum_step, ravine50, x0, steps, lr=lr, beta=beta).xs,
@@ -747,7 +748,7 @@ for lr in (0.005, 0.035):
 # its square root, which is the whole speed-up of the heavy ball. Scan $\beta$ with your
 # function:
 
-# %% id="a1e7c0d8"
+# %% id="a1e7c0d8" tags=["skip-when-grading"]
 def critical_damping_is_fastest(lr, steps, x0):
     # the flat direction's rate of your momentum run on a grid of beta
     betas = np.round(np.arange(0.5, 0.99, 0.01), 2)
@@ -780,7 +781,7 @@ print(damping[1])
 # on every smooth convex function, and the same paper gives a strongly convex function on
 # which the heavy ball with Polyak's tuning does not converge at all.
 
-# %% id="a1e7c0da"
+# %% id="a1e7c0da" tags=["skip-when-grading"]
 def optimum_where_the_curves_cross(kappa):
     # the map's lowest point on a fine grid, against the formulas; then your functions at each optimum
     q = dl.ravine(kappa=kappa)
@@ -809,7 +810,7 @@ print(optimum[1])
 # shallower local one at $x \approx 0.838$, with a bump at $x \approx 0.270$ between
 # them. Start on the right, at $x = 1.8$:
 
-# %% id="c5d2ceba"
+# %% id="c5d2ceba" tags=["skip-when-grading"]
 well = dl.double_well(tilt=0.25)
 print(well, "| local minimum at", np.round(well.local_min, 3), "| bump at", np.round(well.barrier, 3))
 dl.claim("the local minimum is shallower than the global one",
@@ -846,7 +847,7 @@ dl.robust_claim("with lr = 0.1 from x = 1.8, momentum with beta = 0.9 rolls on i
 # once: `momentum_step` works element by element, and `dl.step_per_lr` calls it with a
 # float lr, as its contract says, then scales each ball's move by its own lr.
 
-# %% id="2acbedfa"
+# %% id="2acbedfa" tags=["skip-when-grading"]
 OUTCOMES = ["global minimum", "local (shallow) minimum", "neither yet", "diverged"]
 _maps = {}
 
@@ -950,7 +951,7 @@ dl.robust_claim("past that boundary, with lr up to 0.2, some (beta, lr) still en
 # keeps the ball there, but some large $\beta$ throw it over the bump into the shallow well,
 # for example $\beta = 0.9$ with lr = 0.1 (the circle).
 
-# %% id="e136e3a8"
+# %% id="e136e3a8" tags=["skip-when-grading"]
 def thrown_out(x0, steps, n):
     B, LR, out = well_map(x0, steps, n)
     stays = np.all(out[(B < 0.5) & (LR <= 0.2)] == 0)
@@ -988,7 +989,7 @@ dl.robust_claim("from x = -1.8 with lr = 0.1, beta = 0.9 is thrown into the shal
 #
 # Predict first: tuned, which of the three settles first?
 
-# %% id="b02695eb"
+# %% id="b02695eb" tags=["skip-when-grading"]
 rosen = dl.rosenbrock()
 x_start = np.array([-1.5, 2.0])
 grid = 4e-4 * np.sqrt(2) ** np.arange(7)      # 0.0004 ... 0.0032, each a factor sqrt(2) above the last
@@ -1046,14 +1047,14 @@ for j, lr in enumerate(grid):
 print("best lr and median steps:",
       {name: (round(float(grid[r[2]]), 5), float(r[1][r[2]])) for name, r in result.items()})
 
-# %% id="15fc17d4"
+# %% id="15fc17d4" tags=["skip-when-grading"]
 best_paths = {}
 for name, (_, _, b, path) in result.items():
     xs = path[:, :, b]
     best_paths[f"{name} lr={grid[b]:.4f}"] = dl.Trajectory(xs, np.asarray(rosen.f(xs), dtype=float))
 show_paths(rosen, best_paths, title="from (-1.5, 2), each method at its best learning rate of the grid")
 
-# %% id="3438002d"
+# %% id="3438002d" tags=["skip-when-grading"]
 def best_inside(x0, steps, tol):
     r = rosenbrock_race(x0, steps, tol)
     where = {name: r[name][2] for name in methods}
@@ -1119,7 +1120,7 @@ dl.robust_claim("at every learning rate at which a momentum method settles, grad
 # *effective step* $\eta/(1-\beta) = 0.01$ as the first. Predict which ends lowest in each
 # case.
 
-# %% id="610e010c"
+# %% id="610e010c" tags=["skip-when-grading"]
 def noise_settings(lr):
     # (lr, beta) of the three runs: no momentum, beta = 0.9, and beta = 0.9 at the same effective step
     return [(lr, 0.0), (lr, 0.9), (lr * (1 - 0.9), 0.9)]
@@ -1177,7 +1178,7 @@ print("stationary loss (mean over steps 1500-3000 and 32 seeds):",
 print("sigma^2 lr / (2 (1 - beta)):",
       dict(zip(labels, [round(lr / (2 * (1 - beta)), 5) for lr, beta in noise_settings(0.01)], strict=True)))
 
-# %% id="3437a010"
+# %% id="3437a010" tags=["skip-when-grading"]
 def stays_below(losses, level):
     # first step after which the loss (every seed) stays below level; inf if it never does
     above = np.nonzero(np.any(losses > level, axis=1))[0]
@@ -1249,7 +1250,7 @@ dl.robust_claim("the stationary loss is sigma^2 lr / (2 (1 - beta)) within 25%",
 #   eigen-view shows which direction becomes the slow one;
 # - move the start and watch which paths care.
 
-# %% id="7d00879b"
+# %% id="7d00879b" tags=["skip-when-grading"]
 explore_momentum(dl.ravine(kappa=50),
                  [Path("SGD", sgd_step, ["lr"]), Path("momentum", momentum_step, ["lr", "beta"]),
                   Path("Nesterov", nesterov_step, ["lr", "beta"])],
@@ -1265,7 +1266,7 @@ explore_momentum(dl.ravine(kappa=50),
 # %% [markdown] id="ed321341"
 # And on the double well, where $\beta$ decides which minimum you end in:
 
-# %% id="3257323f"
+# %% id="3257323f" tags=["skip-when-grading"]
 explore(dl.double_well(tilt=0.25),
         [Path("SGD", sgd_step, ["lr"]), Path("momentum", momentum_step, ["lr", "beta"]),
          Path("Nesterov", nesterov_step, ["lr", "beta"])],

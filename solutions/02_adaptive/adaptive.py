@@ -34,7 +34,8 @@
 # **Prerequisites**: notebook 01, numpy. **Time**: about 90 minutes.
 #
 # Cells marked `# YOUR CODE HERE` are yours; a visible test follows each, hidden tests
-# grade it. The experiments use your functions. Gradient descent and the heavy ball
+# grade it. The experiments use your functions; they decide no grade, and are skipped
+# while your notebook is graded. Gradient descent and the heavy ball
 # (graded in notebook 01) come from `torch.optim`, via `torch_sgd_step`,
 # `torch_momentum_step` and `run_torch_stacked`.
 
@@ -298,7 +299,7 @@ gradeclient.check("adagrad_step_long_run", adagrad_step, "long")
 # $\lambda_i \sqrt{\sum_s x_{s,i}^2}$: the curvature cancels, and the path should not
 # depend on $\kappa$ at all.
 
-# %% id="32f67e36"
+# %% id="32f67e36" tags=["skip-when-grading"]
 def kappa_free(lr, steps, x0):
     paths = [dl.run(adagrad_step, dl.ravine(kappa), x0, steps, lr=lr).xs for kappa in (10, 50, 1000)]
     gap = max(np.abs(p - paths[1]).max() for p in paths)
@@ -315,7 +316,7 @@ show(ravine, {"SGD lr=0.035": dl.run(torch_sgd_step, ravine, start, 100, lr=0.03
 # minimum (a fair race, with the heavy ball, is in section 6). Why? `run_with_state` runs
 # a step function like `dl.run` and also keeps the state ($G$) after every update:
 
-# %% id="fdcc9e11"
+# %% id="fdcc9e11" tags=["skip-when-grading"]
 def ravine_rates(lr, steps, x0):
     G = run_with_state(adagrad_step, ravine, x0, steps, lr=lr)[1]["G"][1:]
     eff = lr / (np.sqrt(G) + 1e-10)
@@ -337,7 +338,7 @@ print(dl.robust_claim("AdaGrad gives the flat coordinate 20 to 100 times the ste
 #
 # ### AdaGrad on sparse features
 
-# %% id="09bc238f"
+# %% id="09bc238f" tags=["skip-when-grading"]
 def sparse_rates(lr, seed, x0, steps):
     traj, state = run_with_state(adagrad_step, sparse.stream(batch_size=10, seed=seed), x0, steps, lr=lr)
     eff = lr / (np.sqrt(state["G"][1:]) + 1e-10)
@@ -360,7 +361,7 @@ show(sparse, {"SGD lr=1.9": sgd_sparse(1.9, 0, w_start), "AdaGrad lr=1.5": ada_s
 # learning rates 1.25 apart (its best strictly inside the grid), the same minibatches,
 # the first step after which both weights stay within 0.01 of their targets:
 
-# %% id="f31a996d"
+# %% id="f31a996d" tags=["skip-when-grading"]
 sparse_grids = {"SGD": (torch_sgd_step, 1.25 ** np.arange(-1, 6)),          # 0.8 to 3.05
                 "AdaGrad": (adagrad_step, 0.5 * 1.25 ** np.arange(0, 11))}  # 0.5 to 4.66
 
@@ -431,7 +432,7 @@ gradeclient.check_answer("adagrad_step_25", adagrad_step_25)
 # 0. Start on the cliff at $x = 6$, and, to compare, at $x = 2.9$ on the same slope
 # without the cliff (`cliff(cliff_slope=0)`):
 
-# %% id="ae7807bb"
+# %% id="ae7807bb" tags=["skip-when-grading"]
 cliff_land, plateau_only = cliff(), cliff(cliff_slope=0.0)
 
 
@@ -574,7 +575,7 @@ gradeclient.check("rmsprop_step_long_run", rmsprop_step, "long")
 # Feed RMSprop $g = 2$ for 300 steps, then $g = 0$: $s$ should settle at $g^2 = 4$,
 # then shrink by a factor $\alpha$ per step.
 
-# %% id="0fc24eba"
+# %% id="0fc24eba" tags=["skip-when-grading"]
 fig, ax = plt.subplots(figsize=(7, 2.8))
 s_runs = {}
 for alpha in (0.9, 0.99):
@@ -630,7 +631,7 @@ gradeclient.check_answer("forget_steps", forget_steps)
 # nears the minimum they grow. How far? Both methods on the axis-aligned ravine, the
 # limits $2/\lambda_i$ (2 and 0.04) dotted:
 
-# %% id="2ab2808d"
+# %% id="2ab2808d" tags=["skip-when-grading"]
 def rms_edge(lr, alpha, steps, x0):
     ada, ada_state = run_with_state(adagrad_step, ravine, x0, steps, lr=1.0)
     rms, rms_state = run_with_state(rmsprop_step, ravine, x0, steps, lr=lr, alpha=alpha)
@@ -699,7 +700,7 @@ print(f"smallest loss of the runs: AdaGrad {ada_run.losses.min():.1e}, RMSprop {
 # RMSprop's first step is about $\eta / \sqrt{1 - \alpha}$ (section 5), so lr = 0.1 with
 # $\alpha = 0.99$ starts like AdaGrad with lr = 1:
 
-# %% id="e59ecf35"
+# %% id="e59ecf35" tags=["skip-when-grading"]
 def effective_lr(run, lr, eps):
     acc = next(iter(run[1].values()))[1:, 0]  # G or s after each update
     return lr / (np.sqrt(acc) + eps)
@@ -747,7 +748,7 @@ plt.show()
 # fades from the average, faster with the shorter horizon, up to the bowl's stability
 # limit. Forgetting is not free: back on the sparse problem,
 
-# %% id="b0abc64b"
+# %% id="b0abc64b" tags=["skip-when-grading"]
 def rms_sparse(lr, seed, x0, steps=300):
     return run_with_state(rmsprop_step, sparse.stream(batch_size=10, seed=seed), x0, steps, lr=lr)
 
@@ -785,7 +786,7 @@ print(dl.robust_claim("with lr = 0.1 RMSprop settles, later than AdaGrad with lr
 # gradient. Predict: with 100 times less noise, what happens to each method's final
 # loss? And to AdaGrad's when the run gets longer? Eight seeds, mean and spread:
 
-# %% id="d47c2344"
+# %% id="d47c2344" tags=["skip-when-grading"]
 noise_methods = {"SGD lr=0.02": (torch.optim.SGD, dict(lr=0.02)), "AdaGrad lr=1": (adagrad_step, dict(lr=1.0)),
                  "RMSprop lr=0.05": (rmsprop_step, dict(lr=0.05))}
 sigmas = np.array([0.01, 1.0])
@@ -879,7 +880,7 @@ import gradeclient
 gradeclient.check_answer("eps_inside", eps_inside)
 ### END HIDDEN TESTS
 
-# %% id="fbed4bc0"
+# %% id="fbed4bc0" tags=["skip-when-grading"]
 gs = 10.0 ** -np.arange(2, 12)
 outside = np.array([abs(rmsprop_step(np.zeros(1), np.array([g]), np.zeros(1), lr=1.0)[0][0]) for g in gs])
 inside = gs / np.sqrt(0.01 * gs ** 2 + 1e-8)     # sqrt(s + eps) with the same eps = 1e-8
@@ -936,7 +937,7 @@ import gradeclient
 gradeclient.check_answer("first_step", first_step)
 ### END HIDDEN TESTS
 
-# %% id="9dbcb657"
+# %% id="9dbcb657" tags=["skip-when-grading"]
 first = {(alpha, g): abs(rmsprop_step(np.zeros(1), np.array([g]), np.zeros(1), lr=0.01, alpha=alpha)[0][0])
          for alpha in (0.99, 0.9) for g in (1e-7, 1e-3, 1.0, 1e3)}
 for alpha in (0.99, 0.9):
@@ -959,7 +960,7 @@ dl.claim("RMSprop's first step is lr / sqrt(1 - alpha) for gradients from 1e-3 t
 # it, so gradient descent and the heavy ball, which ignore coordinates, face the same
 # problem at every angle. At 45 degrees:
 
-# %% id="2a56763b"
+# %% id="2a56763b" tags=["skip-when-grading"]
 def rotated(point, angle):
     c, s = np.cos(np.radians(angle)), np.sin(np.radians(angle))  # turn a point by angle degrees
     return np.array([[c, -s], [s, c]]) @ point
@@ -975,7 +976,7 @@ show(ravine45, {"SGD lr=0.035": dl.run(torch_sgd_step, ravine45, rotated(start, 
 # The adaptive paths crawl along the valley floor: the steep direction lives in both
 # coordinates, so AdaGrad gives both about the same small rate.
 
-# %% id="752590b4"
+# %% id="752590b4" tags=["skip-when-grading"]
 def equal_rates(lr, steps, x0):
     eff = lr / np.sqrt(run_with_state(adagrad_step, ravine45, x0, steps, lr=lr)[1]["G"][-1])
     return abs(eff[0] / eff[1] - 1) < 0.1, f"AdaGrad's effective learning rates after {steps} steps: {np.round(eff, 4)}"
@@ -993,7 +994,7 @@ print(dl.robust_claim("at 45 degrees AdaGrad's two effective learning rates are 
 # with learning rate $\eta$ on $f$ is a step with learning rate 1 on $\eta f$, so each
 # grid runs as one stack of scaled problems.
 
-# %% id="c36dee22"
+# %% id="c36dee22" tags=["skip-when-grading"]
 angles = [0, 15, 30, 45]
 lr_grids = {"SGD": 0.01 * 1.25 ** np.arange(9),          # 0.01 to 0.06
             "heavy ball": 0.02 * 1.25 ** np.arange(8),   # 0.02 to 0.095
@@ -1071,7 +1072,7 @@ ax.set_title("Steps to stay within 0.01 of the minimum, kappa = 50")
 ax.legend(fontsize=8)
 plt.show()
 
-# %% id="89cb1bb1"
+# %% id="89cb1bb1" tags=["skip-when-grading"]
 def race_claim(test):
     def experiment(steps, x0, tol):
         best = race(steps, tuple(x0), tol)
@@ -1125,7 +1126,7 @@ print(dl.robust_claim("with a constant learning rate RMSprop does not settle: at
 # from there. The legend shows the final $f(x) - f^*$ (the loss panel draws values below
 # $10^{-16}$ at $10^{-16}$).
 
-# %% id="d0f4a701"
+# %% id="d0f4a701" tags=["skip-when-grading"]
 kappa = 50
 explore(lambda v: dl.ravine(kappa, angle=v["angle"]),
         [Path("SGD", torch_sgd_step, {"lr": "SGD lr"}),
@@ -1151,7 +1152,7 @@ explore(lambda v: dl.ravine(kappa, angle=v["angle"]),
 # gradient), $\mu = 0.9$. Neither form settles with a constant rate, so the measure is the
 # first arrival within 0.01:
 
-# %% id="60bb2ac9"
+# %% id="60bb2ac9" tags=["skip-when-grading"]
 def rmsprop_momentum_step(x, g, s, b, lr, alpha=0.99, mu=0.9, eps=1e-8):
     minus_scaled, s_new = rmsprop_step(np.zeros_like(x), g, s, lr=1.0, alpha=alpha, eps=eps)
     b_new = mu * b - minus_scaled
