@@ -17,6 +17,7 @@ from descentlab import momentum_rates as mr
 from descentlab.momentum_map import explore_momentum, rate_map_figure
 from descentlab.plots import Path, page_log_value, page_value
 from grader.reference.momentum import momentum_step, nesterov_step, sgd_step
+from tests.test_plots import click_at
 
 RAVINE = dl.ravine(kappa=50)
 MU, L = 1.0, 50.0
@@ -152,13 +153,6 @@ def make_explorer(**kw):
              Path("Nesterov", nesterov_step, ["lr", "beta"])]
     return explore_momentum(RAVINE, paths, sliders={"lr": ("log", 1e-3, 0.1, 0.02), "beta": (0.0, 0.99, 0.9)},
                             steps=kw.pop("steps", 300), x0=(-1.8, 1.5), **kw)
-
-
-def click_at(ex, ax, x, y, button=1):
-    from matplotlib.backend_bases import MouseEvent
-    ex.canvas.draw()
-    px, py = ax.transData.transform((x, y))
-    MouseEvent("button_press_event", ex.canvas, px, py, button=button)._process()
 
 
 def test_a_click_on_a_map_sets_lr_and_beta_on_the_sliders_grids_and_moves_both_markers():

@@ -23,7 +23,6 @@ from descentlab import momentum_rates as mr
 from descentlab.colors import style
 from descentlab.display import show_figure
 from descentlab.plots import Explorer, _xy, page_log_value, page_value
-from descentlab.runner import run
 
 MAP_GRID = (240, 200)        # lr columns, beta rows: a smooth picture in ~15 ms for both maps
 TENFOLD = (3.0, 3000.0)      # the colour scale: steps per tenfold shrink of the error
@@ -44,7 +43,8 @@ def draw_rate_map(ax, method, mu, L, lr_range, beta_range=(0.0, 0.99), grid=MAP_
     Returns the rate grid (rows beta, columns lr) and its axes (log10 lrs, betas)."""
     log_lrs = np.linspace(math.log10(lr_range[0]), math.log10(lr_range[1]), grid[0])
     betas = np.linspace(beta_range[0], beta_range[1], grid[1])
-    rates = mr.rate_grid(method, 10.0 ** log_lrs, betas, [mu, L])
+    lrs = 10.0 ** log_lrs
+    rates = mr.rate_grid(method, lrs, betas, [mu, L])
     steps = np.ma.masked_invalid(_tenfold(rates))
     cmap = _cmap()
     extent = (log_lrs[0], log_lrs[-1], betas[0], betas[-1])
@@ -55,7 +55,6 @@ def draw_rate_map(ax, method, mu, L, lr_range, beta_range=(0.0, 0.99), grid=MAP_
     b = np.linspace(beta_range[0], beta_range[1], 200)
     edge = mr.stable_lr(method, b, L)
     ax.plot(np.log10(edge), b, color="black", lw=1.4, zorder=2, label="stability edge")
-    lrs = 10.0 ** log_lrs
     for lam, ls, name in ((mu, "--", "mu"), (L, ":", "L")):
         ax.plot(log_lrs, mr.critical_beta(method, lrs, lam), color="white", ls=ls, lw=1.2, zorder=2,
                 label=f"critical damping, {name}")
@@ -171,7 +170,7 @@ class MomentumExplorer(Explorer):
         self.trajectories, self.measured = {}, {}
         for p in self.paths:
             try:
-                traj = run(p.step, land, x0, steps, **p.hyper(values))
+                traj = self._run(p, land, x0, steps, values)  # Explorer's: unchanged paths are kept
             except NotImplementedError:
                 self._lines[p.label].set_data([], [])
                 continue

@@ -9,8 +9,7 @@ course's step signature, ``step(x, g, *state, **hyper) -> (x_new, *state_new)``,
 torch's: one step of the torch.optim optimizer on a float64 copy of ``x``, with the state
 loaded into the optimizer and read back out. Nothing here restates an update rule.
 
-A whole path (``dl.run``) goes faster through ``step.run_path`` (registered in
-``runner.WHOLE_PATHS``): one optimizer kept for
+A whole path (``dl.run``) goes faster through the step's entry in ``runner.WHOLE_PATHS``: one optimizer kept for
 all the steps, so that its state stays in it instead of going out to numpy and back at
 every step (half of the time of a path, which the explorers of 02, 05 and 07 recompute
 as a slider moves). It takes the same steps, bit for bit (tests/test_torch_steps.py).
@@ -47,24 +46,27 @@ def _bare_step(opt):
     return lambda: step(opt)
 
 
+def _whole_path(opt, p, landscape, x, steps):
+    """The path of optimizer ``opt`` of the one parameter ``p`` (at ``x``), kept for every step."""
+    step_of = _bare_step(opt)
+    xs = np.empty((steps + 1, x.size))
+    xs[0] = x
+    with np.errstate(over="ignore", invalid="ignore"), torch.no_grad():
+        for t in range(1, steps + 1):
+            p.grad = torch.tensor(np.asarray(landscape.grad(xs[t - 1].reshape(x.shape)), dtype=np.float64))
+            step_of()
+            xs[t] = p.detach().numpy().ravel()
+    return xs
+
+
 def _path_of(cls, options):
-    """Attach to a step function ``run_path(landscape, x0, steps, **hyper) -> xs``: the path
-    of one ``cls`` optimizer, built with ``options(**hyper)``, kept for every step."""
+    """Register for a step function (``runner.WHOLE_PATHS``) the path of one ``cls``
+    optimizer, built with ``options(**hyper)``: run_path(landscape, x0, steps, **hyper) -> xs."""
     def attach(step):
         def run_path(landscape, x0, steps, **hyper):
             x = np.array(x0, dtype=np.float64).reshape(landscape.dim)
             p = torch.nn.Parameter(torch.tensor(x, dtype=torch.float64))
-            opt = cls([p], foreach=False, **options(**hyper))
-            step_of = _bare_step(opt)
-            xs = np.empty((steps + 1, x.size))
-            xs[0] = x
-            with np.errstate(over="ignore", invalid="ignore"), torch.no_grad():
-                for t in range(1, steps + 1):
-                    p.grad = torch.tensor(np.asarray(landscape.grad(xs[t - 1].reshape(x.shape)), dtype=np.float64))
-                    step_of()
-                    xs[t] = p.detach().numpy().ravel()
-            return xs
-        step.run_path = run_path
+            return _whole_path(cls([p], foreach=False, **options(**hyper)), p, landscape, x, steps)
         WHOLE_PATHS[step] = run_path
         return step
     return attach
@@ -106,9 +108,11 @@ def torch_rmsprop_step(x, g, s, lr, alpha=0.99, eps=1e-8):
 
 
 def _adam_path(landscape, x0, steps, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False):
+    x = np.array(x0, dtype=np.float64).reshape(landscape.dim)
+    p = torch.nn.Parameter(torch.tensor(x, dtype=torch.float64))
     cls = torch.optim.AdamW if decoupled else torch.optim.Adam
-    holder = _path_of(cls, lambda: dict(lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay))
-    return holder(lambda: None).run_path(landscape, x0, steps)
+    opt = cls([p], foreach=False, lr=lr, betas=(beta1, beta2), eps=eps, weight_decay=weight_decay)
+    return _whole_path(opt, p, landscape, x, steps)
 
 
 def torch_adam_step(x, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, decoupled=False):
@@ -120,4 +124,4 @@ def torch_adam_step(x, g, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8, we
     return x_new, after["exp_avg"], after["exp_avg_sq"]
 
 
-torch_adam_step.run_path = WHOLE_PATHS[torch_adam_step] = _adam_path
+WHOLE_PATHS[torch_adam_step] = _adam_path
