@@ -15,7 +15,8 @@ the kernel does it under ipympl: the slider callback (``update``: recompute the 
 update the artists, and either blit the foreground over the kept background and send
 the frame, or, when the background changed, render everything and send it, ``full
 render``). Then it clicks each of the figure's ``click_points()`` ``--moves`` times, a
-little apart each time, as the page sends a click (button_press, button_release).
+little apart each time, as the page sends a click (button_press, button_release), with
+the moved slider back at the notebook's setting.
 Wall time and CPU time (the CPU time is less disturbed by a busy machine). ``--before``
 times each plot first as designed on 2026-11-23 (layout at every full render, every
 path computed again at every move), then as now, in the same kernel.
@@ -24,8 +25,9 @@ Browser side: opens the notebook in JupyterLab with Debian's chromium (the machi
 tests/e2e/browser.py), runs it, types 300 into the "steps" readout, then presses
 ArrowRight on the same slider ``--presses`` times, one at a time, and measures from the
 keydown event to the next paint of the canvas (ipympl paints each frame with one
-drawImage on it); then clicks each of the figure's click points ``--presses`` times (a
-little apart each time) and measures from mousedown to the next paint.
+drawImage on it); then presses the slider back to the notebook's setting, clicks each of
+the figure's click points ``--presses`` times (a little apart each time) and measures
+from mousedown to the next paint.
 """
 import argparse
 import json
@@ -118,6 +120,7 @@ def _bench_figure(fig, moves, steps):
 
 def _moves_and_clicks(fig, moves, name, asked, spent):
     w = fig.sliders[name]
+    start = w.value
     fig.canvas.draw()                               # the first frame the page asks for
     rows, errors, direction = [], [], 1
     for k in range(moves):  # half the moves to the right, then back: around the notebook's setting
@@ -129,6 +132,8 @@ def _moves_and_clicks(fig, moves, name, asked, spent):
             rows.append(_timed_move(fig, lambda: setattr(w, "value", new), asked, spent))
         except Exception as e:
             errors.append(f"{name}={w.value:.4g}: {type(e).__name__}: {e}")
+    if w.value != start:  # the clicks at the notebook's settings, as a student first sees them
+        fig.set(**{name: start})
     clicks = {}
     points = {k: tuple(map(float, v)) for k, v in fig.click_points().items()}
     jitter = np.random.default_rng(0)
@@ -205,7 +210,50 @@ def kernel_side(path, moves, before=False):
     return sorted(results, key=lambda r: (r["cell"] is None, r["cell"]))
 
 
-def browser_side(path, presses):
+# the page's websocket traffic, timed on the clock the kernel's time.time() reads (epoch ms)
+WS_LOG = """(() => {
+  window.__ws = [];
+  const Native = window.WebSocket;
+  const now = () => performance.timeOrigin + performance.now();
+  window.WebSocket = function (...args) {
+    const ws = new Native(...args);
+    ws.addEventListener('message', e => window.__ws.push(['in', now(), e.data.byteLength ?? e.data.length ?? 0]));
+    const send = ws.send.bind(ws);
+    ws.send = d => { window.__ws.push(['out', now()]); return send(d); };
+    return ws;
+  };
+  window.WebSocket.prototype = Native.prototype;
+  Object.assign(window.WebSocket, Native);
+})();"""
+
+# in the kernel: when the figure of canvas MODEL_ID takes a slider's change, and when its frame is sent
+KERNEL_LOG = r"""
+def _legs_install(model_id):
+    import gc, time, warnings
+    from descentlab.live import LiveFigure
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = next(o for o in gc.get_objects() if isinstance(o, LiveFigure) and o.canvas.model_id == model_id)
+    log, changed, refresh_all = [], fig._on_change, fig.canvas.manager.refresh_all
+    def on_change(change):
+        log.append(("in", time.time() * 1000))
+        changed(change)
+    def sent():
+        log.append(("send", time.time() * 1000))
+        refresh_all()
+        log.append(("sent", time.time() * 1000))
+    for w in fig.sliders.values():
+        w.unobserve(changed, names="value")
+        w.observe(on_change, names="value")
+    fig.canvas.manager.refresh_all = sent
+    globals()["_legs_log"] = log
+_legs_install(MODEL_ID)
+del _legs_install
+"""
+LEGS = ("page to kernel", "kernel: update", "kernel: send", "kernel to page", "page: decode, paint")
+
+
+def browser_side(path, presses, legs=False, nagle=False):
     sys.path.insert(0, str(ROOT))
     from playwright.sync_api import sync_playwright
 
@@ -217,15 +265,21 @@ def browser_side(path, presses):
     rel = path.resolve().relative_to(ROOT).as_posix()
     out = []
     with tempfile.TemporaryDirectory() as home:
-        lab = Lab(home).start()
+        lab = Lab(home, flags=() if nagle else Lab.COURSE_FLAGS).start()
         try:
             with sync_playwright() as pw:
                 browser = launch_chromium(pw)
-                page = browser.new_context(viewport=VIEWPORT).new_page()
+                context = browser.new_context(viewport=VIEWPORT)
+                if legs:
+                    context.add_init_script(WS_LOG)
+                page = context.new_page()
                 nb = NotebookPage(page, lab, rel).open()
                 nb.run_all()
                 for plot in nb.plots():
-                    out.append({"cell": plot.cell_index, **time_presses(page, plot, presses),
+                    if legs:
+                        model = json.dumps(nb.canvas_model_id(plot.cell_index))
+                        nb.kernel_print(KERNEL_LOG.replace("MODEL_ID", model))
+                    out.append({"cell": plot.cell_index, **time_presses(page, plot, presses, nb if legs else None),
                                 "clicks": time_clicks(page, plot, presses)})
                 browser.close()
         finally:
@@ -233,7 +287,20 @@ def browser_side(path, presses):
     return out
 
 
-def time_presses(page, plot, presses):
+def press_legs(page, nb, key_at, paint_at):
+    """One press's legs (ms): keydown to the kernel taking the change, the update, sending
+    the frame, the frame's way to the page, and from there to the paint."""
+    kernel = dict(reversed(json.loads(nb.kernel_print("import json; print(json.dumps(_legs_log))"))))
+    origin = page.evaluate("performance.timeOrigin")
+    key, paint = origin + key_at, origin + paint_at
+    frames = [t for d, t, *size in page.evaluate("window.__ws") if d == "in" and t >= key and size[0] > 10_000]
+    if not frames or "in" not in kernel or "sent" not in kernel:
+        return [float("nan")] * len(LEGS)
+    return [kernel["in"] - key, kernel["send"] - kernel["in"], kernel["sent"] - kernel["send"],
+            frames[0] - kernel["sent"], paint - frames[0]]
+
+
+def time_presses(page, plot, presses, legs_of=None):
     plot.cell.scroll_into_view_if_needed()
     plot.check_rendered()
     plot.watch_paints()
@@ -252,14 +319,18 @@ def time_presses(page, plot, presses):
     handle.evaluate("h => { window.__keys = []; "
                     "h.addEventListener('keydown', () => window.__keys.push(performance.now()), true); }")
     handle.focus()
-    lat, key = [], "ArrowRight"
+    lat, key, moved, legs = [], "ArrowRight", 0, []
     for _ in range(presses):
         if handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax"):
             key = "ArrowLeft"
         elif handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemin"):
             key = "ArrowRight"
+        if legs_of is not None:  # each press's own records (kept out of the timed part)
+            legs_of.kernel_print("_legs_log.clear()")
+            page.evaluate("window.__ws = []")
         n = len(plot.paints())
         page.keyboard.press(key)
+        moved += 1 if key == "ArrowRight" else -1
         deadline = time.monotonic() + 120
         while len(plot.paints()) <= n and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -267,7 +338,13 @@ def time_presses(page, plot, presses):
         if len(paints) > n and keys:
             lat.append((paints[n] - keys[-1]) / 1000)
         plot.settle(quiet=0.3)
-    return {"slider": name, "rows": lat}
+        if legs_of is not None and len(paints) > n and keys:
+            legs.append(press_legs(page, legs_of, keys[-1], paints[n]))
+    for _ in range(abs(moved)):  # back to the notebook's setting, where the clicks are timed
+        page.keyboard.press("ArrowLeft" if moved > 0 else "ArrowRight")
+        page.wait_for_timeout(50)
+    plot.settle(quiet=0.3)
+    return {"slider": name, "rows": lat, "legs": legs}
 
 
 def time_clicks(page, plot, presses):
@@ -361,6 +438,12 @@ def main():
     parser.add_argument("--before", action="store_true",
                         help="kernel side: time each plot first as designed on 2026-11-23 (layout at every full "
                              "render, every run again at every move), then as now, in the same kernel")
+    parser.add_argument("--legs", action="store_true",
+                        help="browser side: split each key press into its legs (page to kernel, update, send, "
+                             "kernel to page, decode and paint), from timestamps in the page and the kernel")
+    parser.add_argument("--nagle", action="store_true",
+                        help="browser side: a plain JupyterLab server (Nagle's algorithm on its kernel websockets), "
+                             "not the course's (descentlab.lab_server)")
     parser.add_argument("--baseline", action="store_true",
                         help="also time a figure whose update does almost nothing (what the platform costs)")
     args = parser.parse_args()
@@ -393,10 +476,15 @@ def main():
     print(f"{'notebook':34s} {'cell':>4s} {'slider':>10s} {'median':>7s} {'p95':>7s} {'n':>3s}")
     for path in paths:
         rel = path.resolve().relative_to(ROOT).as_posix()
-        for r in browser_side(path, args.presses):
+        for r in browser_side(path, args.presses, args.legs, args.nagle):
             v = r["rows"]
             med, p95 = (q(v, 50), q(v, 95)) if v else (float("nan"), float("nan"))
-            print(f"{rel:34s} {r['cell']:>4d} {r['slider']:>10s} {med:7.0f} {p95:7.0f} {len(v):>3d}")
+            legs = ""
+            if r["legs"]:
+                columns = np.array(r["legs"]).T
+                legs = "   legs (median ms): " + ", ".join(
+                    f"{name} {np.nanmedian(column):.0f}" for name, column in zip(LEGS, columns, strict=True))
+            print(f"{rel:34s} {r['cell']:>4d} {r['slider']:>10s} {med:7.0f} {p95:7.0f} {len(v):>3d}{legs}")
             for label, v in r.get("clicks", {}).items():
                 med, p95 = (q(v, 50), q(v, 95)) if v else (float("nan"), float("nan"))
                 print(f"{rel:34s} {r['cell']:>4d} {'click ' + label:>10s} {med:7.0f} {p95:7.0f} {len(v):>3d}")

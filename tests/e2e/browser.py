@@ -21,6 +21,8 @@ import time
 import urllib.error
 import urllib.request
 
+from descentlab import lab_server
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BIN = pathlib.Path(sys.executable).parent
 CHROMIUM = pathlib.Path(os.environ.get("COURSE_CHROMIUM", "/usr/bin/chromium"))
@@ -76,8 +78,12 @@ class Lab:
     serving the repository, with its own settings, workspaces, runtime and checkpoint
     folders under ``home`` so that nothing leaks between runs or into the repository."""
 
-    def __init__(self, home, root=ROOT):
+    # what ``make lab`` adds (tests/test_lab_server.py checks the Makefile passes the same)
+    COURSE_FLAGS = (lab_server.SERVER_FLAG,)
+
+    def __init__(self, home, root=ROOT, flags=COURSE_FLAGS):
         self.home, self.root = pathlib.Path(home), pathlib.Path(root)
+        self.flags = tuple(flags)
         self.token = secrets.token_hex(16)
         self.port = None
         self.proc = None
@@ -112,7 +118,8 @@ class Lab:
                f"--FileCheckpoints.checkpoint_dir={self.home / 'checkpoints'}",
                "--LabApp.expose_app_in_browser=True",  # window.jupyterapp: kernel state, cell outputs
                "--LabApp.extension_manager=readonly",
-               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"]
+               "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+               *self.flags]  # as `make lab`: frames without Nagle's delay
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=self.root, env=self.env(), stdout=self._log,
                                      stderr=subprocess.STDOUT, start_new_session=True)

@@ -423,6 +423,10 @@ class BatchExplorer(LiveFigure):
         super().__init__(sliders, title=title, hidden_settings=self._start_keys)
         self.canvas.mpl_connect("button_press_event", self.on_click)
 
+    def _batch_sizes(self):
+        w = self.sliders["batch_size"]
+        return list(w._options_values)  # the values of its (label, value) options
+
     def start_weights(self, values=None):
         """The weights the runs start from: zero, except the two drawn (their sliders)."""
         values = self.values if values is None else values
@@ -533,7 +537,12 @@ class BatchExplorer(LiveFigure):
         self.ax_up.set_xlim(0.8, decade_limits(1, epochs * p.n)[1])
         finite = np.concatenate([gap(run), gap(ref)])
         finite = finite[np.isfinite(finite)]
-        bottom, top = loss_limits(self.ax_ex.get_ylim(), min(finite.min(), floor if B < p.n else np.inf),
+        # the loss axes reach down to the lowest floor of any batch size on the slider (the
+        # largest below n: the floor falls as B grows), so that they stay put while the batch
+        # size moves (runs compared on the same axes, and a frame, not a full render, per move)
+        below_n = [b for b in self._batch_sizes() if b < p.n]
+        lowest = p.predicted_floor(lr, max(below_n)) if below_n else np.inf
+        bottom, top = loss_limits(self.ax_ex.get_ylim(), min(finite.min(), lowest),
                                   min(finite.max(), 1e6), gap(run)[0], 1e-8)
         for ax in (self.ax_ex, self.ax_up):
             ax.set_ylim(bottom, top)

