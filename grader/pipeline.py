@@ -1,12 +1,15 @@
 """The grading pipeline on nbgrader's own API: release, autograde, feedback, export.
 
-Autograde runs in N long-lived worker processes. Each worker grades with nbgrader's
-Autograde converter against a scratch SQLite copy of the course structure (so workers
-never contend for a database), writing the autograded notebooks to the course's
-``autograded/`` folder. The parent is the only writer to the real gradebook (SQLite or
-any SQLAlchemy URL): for each graded submission it replays nbgrader's own
-SaveAutoGrades preprocessor on the autograded notebooks. Grades therefore come from
-nbgrader's code, are identical for any N, and re-running is idempotent.
+Autograde runs in N long-lived worker processes, each grading one task at a time
+(grader/task.py: one submission's files and what nbgrader needs of its assignment in,
+its result and autograded notebooks out; a worker grades in a private course folder
+against a fresh SQLite copy of the course structure, and never sees the course's own
+folders or gradebook). The parent, the command, reads each submission, writes each
+outcome to the course's ``autograded/`` folder and is the only writer to the real
+gradebook (SQLite or any SQLAlchemy URL): for each graded submission it replays
+nbgrader's own SaveAutoGrades preprocessor on the autograded notebooks. Grades
+therefore come from nbgrader's code, are identical for any N, and re-running is
+idempotent.
 """
 import contextlib
 import multiprocessing as mp
@@ -17,12 +20,11 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass, field
 
 import nbformat
 
-from grader import leaks, skipping
+from grader import leaks, skipping, task
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -140,29 +142,11 @@ def _structure_db(root, assignments, path):
             raise RuntimeError(f"cannot build the gradebook structure of {a}:\n{result.get('error')}")
 
 
-_worker = {}
-
-
-def _init_worker(root, submitted, template_db, scratch, timeout, memory_mb, notebook_timeout, sandbox):
+def _init_worker(scratch):
     import warnings
     warnings.filterwarnings("ignore", module="nbgrader")   # SQLAlchemy 2 warnings inside nbgrader
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    db = pathlib.Path(scratch) / f"worker-{os.getpid()}.db"
-    shutil.copy(template_db, db)
-    # every kernel gets its limits from its sandbox (grader/executor/sandbox.py)
-    stage = pathlib.Path(scratch) / f"stage-{os.getpid()}"
-    stage.mkdir()
-    config = load_config(root, f"sqlite:///{db}", **{
-        "Execute.timeout": timeout,
-        "TrustedExecute.notebook_timeout": notebook_timeout,
-        "TrustedExecute.memory_mb": memory_mb,
-        "TrustedExecute.sandbox": sandbox,
-        "TrustedExecute.kernel_log": str(pathlib.Path(scratch) / f"kernels-{os.getpid()}.log"),
-        # nbgrader reads each submission from a private copy (see stage_submission)
-        "CourseDirectory.submitted_directory": str(stage)})
-    _worker.update(api=make_api(config), root=pathlib.Path(root), config=config, memory_mb=memory_mb,
-                   timeout=timeout, notebook_timeout=notebook_timeout, stage=stage,
-                   submitted=pathlib.Path(submitted))
+    task.use_scratch(scratch)
 
 
 def expected_notebooks(root, assignment):
@@ -186,78 +170,6 @@ def unreadable(root, submitted, assignment):
     return ""
 
 
-MAX_FILE = 64 << 20   # bytes: a submitted file larger than this is not graded with it
-
-
-def stage_submission(real, stage):
-    """Copy the submission folder ``real`` into ``stage``: regular files and folders only.
-    Grading runs as the instructor (often root): a symbolic link in a submission must
-    never make it read, copy or grade a file the student could not give. Returns what
-    was left out."""
-    import stat
-    skipped = []
-    shutil.rmtree(stage, ignore_errors=True)
-    stage.mkdir(parents=True)
-    for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
-        rel = pathlib.Path(dirpath).relative_to(real)
-        for name in list(dirnames):
-            if os.path.islink(os.path.join(dirpath, name)):
-                skipped.append(str(rel / name))
-                dirnames.remove(name)
-            else:
-                (stage / rel / name).mkdir()
-        for name in filenames:
-            src = os.path.join(dirpath, name)
-            st = os.lstat(src)
-            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE:
-                skipped.append(str(rel / name))
-                continue
-            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
-            with os.fdopen(fd, "rb") as f, open(stage / rel / name, "wb") as out:
-                shutil.copyfileobj(f, out)
-    stamp = stage / "timestamp.txt"
-    if stamp.exists() and _timestamp(stage) is None:   # nbgrader would stop on it
-        stamp.unlink()
-        skipped.append("timestamp.txt (not a date)")
-    return skipped
-
-
-def _grade_one(task):
-    from grader.executor import rebuild
-    student, assignment = task
-    start = time.perf_counter()
-    real = _worker["submitted"] / student / assignment
-    if os.path.islink(real) or os.path.islink(real.parent):
-        return Result(student, assignment, False, time.perf_counter() - start,
-                      "the submission folder is a symbolic link: not graded",
-                      flags=["the submission folder is a symbolic link"])
-    folder = _worker["stage"] / student / assignment
-    skipped = stage_submission(real, folder)
-    why = unreadable(_worker["root"], folder, assignment)
-    if why:
-        return Result(student, assignment, False, time.perf_counter() - start, why,
-                      flags=[f"{len(skipped)} symbolic links or special files in the submission were ignored"]
-                      if skipped else [])
-    rebuild.NOTES.clear()
-    if skipped:
-        rebuild.NOTES.append(("flag", f"{len(skipped)} symbolic link{'s' * (len(skipped) != 1)}, special or "
-                                      f"oversized file{'s' * (len(skipped) != 1)} in the submission "
-                                      f"{'were' if len(skipped) != 1 else 'was'} ignored"))
-    try:
-        result = _worker["api"].autograde(assignment, student, force=True, create=True)
-        ok = bool(result["success"])
-        reason = "" if ok else _short_error(result.get("error") or result.get("log") or "")
-    except Exception as e:  # one submission never stops the batch
-        ok, reason = False, f"{type(e).__name__}: {e}"
-    out = Result(student, assignment, ok, time.perf_counter() - start, reason)
-    out.flags = [text for kind, text in rebuild.NOTES if kind == "flag"]
-    out.notes = [text for kind, text in rebuild.NOTES if kind == "note"]
-    out.problems = [text for kind, text in rebuild.NOTES if kind == "problem"]
-    if ok:
-        _read_outputs(out, _worker["root"] / "autograded" / student / assignment)
-    return out
-
-
 # what a cell's uncaught error says when it ran into its sandbox (grader/executor/sandbox.py)
 SANDBOX_LIMITS = [
     (r"No space left on device|File too large|Disk quota", "a cell filled the disk it may write (the sandbox's limit)"),
@@ -267,7 +179,7 @@ SANDBOX_LIMITS = [
 ]
 
 
-def _read_outputs(result, folder):
+def _read_outputs(result, folder, memory_mb):
     """Problems visible in the graded notebooks' outputs. Only fixed texts: an output is
     the kernel's, and whatever it says is never copied into the summary. (The limits the
     executor enforces itself, time and kernel deaths, it records directly.)"""
@@ -281,7 +193,7 @@ def _read_outputs(result, folder):
                 found = [text for pattern, text in SANDBOX_LIMITS
                          if re.search(pattern, f"{o.ename}: {o.get('evalue', '')}")]
                 if o.ename == "MemoryError":
-                    found.append(f"a cell ran out of memory (limit {_worker['memory_mb']} MB)")
+                    found.append(f"a cell ran out of memory (limit {memory_mb} MB)")
                 for text in found:
                     if f"{where}: {text}" not in result.problems:
                         result.problems.append(f"{where}: {text}")
@@ -381,30 +293,38 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
         template = pathlib.Path(scratch) / "template.db"
         _structure_db(root, sorted({a for _, a in tasks}), template)
         _ensure_structure(root, config, sorted({a for _, a in tasks}), scratch)
+        settings = task.Settings(timeout, memory_mb, notebook_timeout, sandbox)
+        courses = {a: task.course_of(root, a, template.read_bytes()) for a in sorted({a for _, a in tasks})}
         jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
         ctx = mp.get_context("spawn")
         done = queue.SimpleQueue()
         # a worker process that dies takes its task with it: Pool never reports it, so
         # the parent gives up on the rest after a long silence instead of waiting forever
         stall = notebook_timeout * 1.5 + 300
-        with ctx.Pool(jobs, initializer=_init_worker,
-                      initargs=(str(root), str(submitted), str(template), scratch, timeout, memory_mb,
-                                notebook_timeout, sandbox)) as pool:
-            pending = {task: pool.apply_async(_grade_one, (task,), callback=done.put,
-                                              error_callback=lambda e, t=task: done.put(
-                                                  Result(*t, False, reason=f"{type(e).__name__}: {e}")))
-                       for task in tasks}
+        with ctx.Pool(jobs, initializer=_init_worker, initargs=(scratch,)) as pool:
+            pending = {}
+            for s, a in tasks:
+                job = _task_of(submitted, s, a, courses[a], settings)
+                if isinstance(job, Result):   # not gradable: no worker needed
+                    done.put(task.Outcome(job, None))
+                    pending[(s, a)] = None
+                    continue
+                pending[(s, a)] = pool.apply_async(task.grade, (job,), callback=done.put,
+                                                   error_callback=lambda e, t=(s, a): done.put(task.Outcome(
+                                                       Result(*t, False, reason=f"{type(e).__name__}: {e}"), None)))
             while pending:
                 try:
-                    result = done.get(timeout=stall)
+                    outcome = done.get(timeout=stall)
                 except queue.Empty:
                     for s, a in pending:
                         results.append(Result(s, a, False, reason=f"no result after {stall:.0f} s: "
                                                                    "its grading process died"))
                     pool.terminate()
                     break
+                result = outcome.result
                 pending.pop((result.student, result.assignment), None)
                 try:
+                    _write_autograded(root, result, outcome.autograded)
                     _save_grades(root, submitted, config, result)
                 except Exception as e:
                     result.ok, result.reason = False, f"saving grades failed: {type(e).__name__}: {e}"
@@ -412,6 +332,26 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
                 if progress:
                     progress(result)
     return sorted(results, key=lambda r: (r.assignment, r.student))
+
+
+def _task_of(submitted, student, assignment, course, settings):
+    """The grading task of one submission (its files read here, by the command), or the
+    ``Result`` of one that cannot be graded (a linked folder)."""
+    real = pathlib.Path(submitted) / student / assignment
+    if os.path.islink(real) or os.path.islink(real.parent):
+        return Result(student, assignment, False, 0.0, "the submission folder is a symbolic link: not graded",
+                      flags=["the submission folder is a symbolic link"])
+    files, skipped = task.read_submission(real)
+    return task.Task(student, assignment, files, tuple(skipped), course, settings)
+
+
+def _write_autograded(root, result, files):
+    """A task's autograded folder into the course's autograded/ (nothing when nbgrader never ran)."""
+    if files is None:
+        return
+    folder = pathlib.Path(root) / "autograded" / result.student / result.assignment
+    shutil.rmtree(folder, ignore_errors=True)
+    task.write_files(files, folder)
 
 
 def _ensure_structure(root, config, assignments, scratch):

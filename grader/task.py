@@ -1,0 +1,213 @@
+"""One grading task, bytes in and bytes out: grade one (student, assignment).
+
+A ``Task`` carries everything grading needs, as bytes: the submission's files (read by
+the command, which alone touches the course's folders), and a ``Course``, what nbgrader
+needs of the assignment: the nbgrader configuration, the instructor's source notebooks,
+the release's other files, and a gradebook holding the assignment's structure. ``grade``
+builds a private course folder from them (kept per process and reused while the course
+is the same), grades there with nbgrader's Autograde converter, every kernel in its
+sandbox (grader/executor), and returns an ``Outcome``: the submission's ``Result`` and
+the files of its autograded folder. No shared filesystem, no access to the real
+gradebook: the command writes the outcome (grader.pipeline). The local process pool
+runs this function; so can any other engine that moves pickled objects.
+"""
+import hashlib
+import os
+import pathlib
+import shutil
+import stat
+import tempfile
+import time
+from dataclasses import dataclass, field
+
+MAX_FILE = 64 << 20   # bytes: a submitted file larger than this is not graded with it
+
+
+@dataclass(frozen=True)
+class Course:
+    """What nbgrader needs of one assignment. ``files``: paths under the course root
+    (nbgrader_config.py, solutions/A/*.ipynb, the release's other files in course/A/)
+    to their bytes; ``gradebook``: an SQLite gradebook with the assignment's structure."""
+    assignment: str
+    files: dict
+    gradebook: bytes
+
+    @property
+    def key(self):
+        """A hash of everything in it: a process keeps one folder per course."""
+        h = hashlib.sha256(self.assignment.encode())
+        for name in sorted(self.files):
+            h.update(b"\0" + name.encode() + b"\0" + hashlib.sha256(self.files[name]).digest())
+        h.update(hashlib.sha256(self.gradebook).digest())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class Settings:
+    timeout: float = 60            # seconds per cell
+    memory_mb: int = 4096          # per kernel
+    notebook_timeout: float = 600  # seconds for a whole notebook
+    sandbox: str = "require"
+
+
+@dataclass(frozen=True)
+class Task:
+    student: str
+    assignment: str
+    submission: dict               # path in the submission folder -> bytes (regular files only)
+    skipped: tuple                 # what reading the submission left out (links, special or huge files)
+    course: Course
+    settings: Settings = field(default_factory=Settings)
+
+
+@dataclass
+class Outcome:
+    result: object                 # grader.pipeline.Result
+    autograded: dict | None        # path in the autograded folder -> bytes; None: nbgrader never ran
+
+
+def course_of(root, assignment, gradebook):
+    """The ``Course`` of ``assignment`` in the course at ``root`` (``gradebook``: the bytes
+    of a structure gradebook, grader.pipeline._structure_db)."""
+    root = pathlib.Path(root)
+    files = {"nbgrader_config.py": (root / "nbgrader_config.py").read_bytes()}
+    for path in sorted((root / "solutions" / assignment).glob("*.ipynb")):
+        files[f"solutions/{assignment}/{path.name}"] = path.read_bytes()
+    release = root / "course" / assignment
+    if release.is_dir():   # the files the kernel gets besides notebooks (grader/executor/execute.py)
+        for path in sorted(release.iterdir()):
+            if path.is_file() and not path.is_symlink() and path.suffix != ".ipynb":
+                files[f"course/{assignment}/{path.name}"] = path.read_bytes()
+    return Course(assignment, files, gradebook)
+
+
+def read_submission(real):
+    """The submission folder ``real`` as {relative path: bytes}: regular files and folders
+    only. Grading runs as the instructor (often root): a symbolic link in a submission must
+    never make it read or grade a file the student could not give. Returns (files,
+    skipped), ``skipped`` what was left out."""
+    files, skipped = {}, []
+    for dirpath, dirnames, filenames in os.walk(real, followlinks=False):
+        rel = pathlib.Path(dirpath).relative_to(real)
+        for name in list(dirnames):
+            if os.path.islink(os.path.join(dirpath, name)):
+                skipped.append(str(rel / name))
+                dirnames.remove(name)
+            else:
+                files.setdefault((rel / name).as_posix() + "/", b"")   # a folder, kept even when empty
+        for name in filenames:
+            src = os.path.join(dirpath, name)
+            st = os.lstat(src)
+            if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE:
+                skipped.append(str(rel / name))
+                continue
+            fd = os.open(src, os.O_RDONLY | os.O_NOFOLLOW)
+            with os.fdopen(fd, "rb") as f:
+                files[(rel / name).as_posix()] = f.read()
+    return files, skipped
+
+
+def write_files(files, folder):
+    """``files`` ({relative path: bytes}, folders ending in /) into the empty ``folder``."""
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        path = folder / name
+        if not path.resolve().is_relative_to(folder.resolve()):
+            raise ValueError(f"a file outside its folder: {name!r}")
+        if name.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+
+
+def read_files(folder):
+    folder = pathlib.Path(folder)
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file() and not p.is_symlink()}
+
+
+# ------------------------------------------------------------------ in the grading process
+
+_process = {}   # this process's scratch folder and the course folders built in it
+
+
+def use_scratch(folder):
+    """Grade in ``folder`` (a pool worker's initializer); by default a temporary folder."""
+    _process["scratch"] = pathlib.Path(folder)
+
+
+def _scratch():
+    if "scratch" not in _process:
+        _process["scratch"] = pathlib.Path(tempfile.mkdtemp(prefix="grader-task-"))
+    return _process["scratch"]
+
+
+def _course_folder(course):
+    """This process's folder of ``course``, built on first use."""
+    courses = _process.setdefault("courses", {})
+    key = course.key
+    if key not in courses:
+        folder = _scratch() / f"course-{os.getpid()}-{key[:16]}"
+        shutil.rmtree(folder, ignore_errors=True)
+        write_files(course.files, folder)
+        (folder / "structure.db").write_bytes(course.gradebook)
+        courses[key] = folder
+    return courses[key]
+
+
+def grade(task):
+    """Grade one submission: a ``Task`` in, an ``Outcome`` out (see the module's text)."""
+    from grader import pipeline
+    from grader.executor import rebuild
+    start = time.perf_counter()
+    student, assignment, settings = task.student, task.assignment, task.settings
+    root = _course_folder(task.course)
+    work = _scratch() / f"task-{os.getpid()}"
+    shutil.rmtree(work, ignore_errors=True)
+    stage = work / "submitted"
+    folder = stage / student / assignment
+    write_files(task.submission, folder)
+    skipped = list(task.skipped)
+    stamp = folder / "timestamp.txt"
+    if stamp.exists() and pipeline._timestamp(folder) is None:   # nbgrader would stop on it
+        stamp.unlink()
+        skipped.append("timestamp.txt (not a date)")
+    try:
+        why = pipeline.unreadable(root, folder, assignment)
+        if why:
+            return Outcome(pipeline.Result(student, assignment, False, time.perf_counter() - start, why, flags=[
+                f"{len(skipped)} symbolic links or special files in the submission were ignored"] if skipped else []),
+                None)
+        rebuild.NOTES.clear()
+        if skipped:
+            rebuild.NOTES.append(("flag", f"{len(skipped)} symbolic link{'s' * (len(skipped) != 1)}, special or "
+                                          f"oversized file{'s' * (len(skipped) != 1)} in the submission "
+                                          f"{'were' if len(skipped) != 1 else 'was'} ignored"))
+        db = work / "gradebook.db"   # a fresh copy for every task: nothing passes from one to the next
+        shutil.copy(root / "structure.db", db)
+        config = pipeline.load_config(root, f"sqlite:///{db}", **{
+            "Execute.timeout": settings.timeout,
+            "TrustedExecute.notebook_timeout": settings.notebook_timeout,
+            "TrustedExecute.memory_mb": settings.memory_mb,
+            "TrustedExecute.sandbox": settings.sandbox,
+            "TrustedExecute.kernel_log": str(_scratch() / f"kernels-{os.getpid()}.log"),
+            "CourseDirectory.submitted_directory": str(stage),
+            "CourseDirectory.autograded_directory": str(work / "autograded")})
+        try:
+            result = pipeline.make_api(config).autograde(assignment, student, force=True, create=True)
+            ok = bool(result["success"])
+            reason = "" if ok else pipeline._short_error(result.get("error") or result.get("log") or "")
+        except Exception as e:  # one submission never stops the batch
+            ok, reason = False, f"{type(e).__name__}: {e}"
+        out = pipeline.Result(student, assignment, ok, time.perf_counter() - start, reason)
+        out.flags = [text for kind, text in rebuild.NOTES if kind == "flag"]
+        out.notes = [text for kind, text in rebuild.NOTES if kind == "note"]
+        out.problems = [text for kind, text in rebuild.NOTES if kind == "problem"]
+        graded = work / "autograded" / student / assignment
+        if ok:
+            pipeline._read_outputs(out, graded, settings.memory_mb)
+        return Outcome(out, read_files(graded) if graded.is_dir() else {})
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
