@@ -15,7 +15,10 @@ imports) against the time spent in the hidden tests and the rest of the notebook
 by `grader autograde --jobs N` of this tree and of REV (a git worktree, run with this
 environment), in turns (REV, this, REV, this...), each on a course built from its own
 tree's solutions/, and prints seconds per submission for both and the ratio this/REV
-per round (the figure to quote: the median ratio). Plain nbgrader is not run then.
+per round (the figure to quote: the median ratio), and which graded cells differ.
+Plain nbgrader is not run then. (Known problem, 2026-12-02: the worktree's graded
+kernels cannot import descentlab in their sandbox, so REV's side scores 0 everywhere
+and its time is not a grading's; compare by checking REV's grader/ out in place.)
 """
 import argparse
 import importlib
@@ -119,7 +122,13 @@ def against_baseline(args):
             for r in range(args.rounds):
                 old = parallel(tmp / "old", args.jobs, f"sqlite:///{tmp / 'old.db'}", tree=wt, pythonpath=old_path)
                 new = parallel(tmp / "new", args.jobs, f"sqlite:///{tmp / 'new.db'}")
-                same = scores(f"sqlite:///{tmp / 'old.db'}") == scores(f"sqlite:///{tmp / 'new.db'}")
+                before, after = scores(f"sqlite:///{tmp / 'old.db'}"), scores(f"sqlite:///{tmp / 'new.db'}")
+                same = before == after
+                if not same:
+                    cells = sorted(set(before) | set(after))
+                    differ = [(c, before.get(c), after.get(c)) for c in cells if before.get(c) != after.get(c)]
+                    print(f"  {len(differ)} of {len(cells)} graded cells differ (student, assignment, cell: "
+                          f"{args.baseline}, this tree): {differ[:8]}", flush=True)
                 rows.append(new / old)
                 print(f"round {r + 1}: {args.baseline}: {old / n:5.2f} s per submission   this tree: "
                       f"{new / n:5.2f} s per submission   ratio {new / old:.3f}   identical grades: {same}",

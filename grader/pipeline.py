@@ -324,8 +324,9 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
                 result = outcome.result
                 pending.pop((result.student, result.assignment), None)
                 try:
-                    _write_autograded(root, result, outcome.autograded)
-                    _save_grades(root, submitted, config, result)
+                    if not outcome.refused:   # a refused task leaves the gradebook as it was
+                        _write_autograded(root, result, outcome.autograded)
+                        _save_grades(root, submitted, config, result)
                 except Exception as e:
                     result.ok, result.reason = False, f"saving grades failed: {type(e).__name__}: {e}"
                 results.append(result)
@@ -342,7 +343,7 @@ def _task_of(submitted, student, assignment, course, settings):
         return Result(student, assignment, False, 0.0, "the submission folder is a symbolic link: not graded",
                       flags=["the submission folder is a symbolic link"])
     files, skipped = task.read_submission(real)
-    return task.Task(student, assignment, files, tuple(skipped), course, settings)
+    return task.Task(student, assignment, files, tuple(skipped), course, settings, task.software_version())
 
 
 def _write_autograded(root, result, files):

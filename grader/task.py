@@ -58,12 +58,38 @@ class Task:
     skipped: tuple                 # what reading the submission left out (links, special or huge files)
     course: Course
     settings: Settings = field(default_factory=Settings)
+    version: str = ""              # the command's software_version()
 
 
 @dataclass
 class Outcome:
     result: object                 # grader.pipeline.Result
     autograded: dict | None        # path in the autograded folder -> bytes; None: nbgrader never ran
+    refused: bool = False          # not graded here: the gradebook must not change (see software_version)
+
+
+def software_version():
+    """What grades, as a hash: the grader (checks, references, executor), the client a
+    graded kernel imports, the student toolkit, and the versions of the libraries the
+    references and the kernels compute with. A task carries its command's; a process
+    whose own differs refuses it, rather than grade with other references."""
+    if "version" not in _process:
+        from importlib.metadata import version
+
+        import descentlab
+        import gradeclient
+        import grader
+        h = hashlib.sha256()
+        for package in (grader, gradeclient, descentlab):
+            base = pathlib.Path(package.__file__).parent
+            for path in sorted(base.rglob("*.py")):
+                if "__pycache__" not in path.parts:
+                    name = f"{package.__name__}/{path.relative_to(base).as_posix()}"
+                    h.update(name.encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+        for dist in ("numpy", "torch", "nbgrader", "nbclient", "ipykernel"):
+            h.update(f"{dist}=={version(dist)}".encode())
+        _process["version"] = h.hexdigest()[:16]
+    return _process["version"]
 
 
 def course_of(root, assignment, gradebook):
@@ -130,7 +156,9 @@ def read_files(folder):
 
 # ------------------------------------------------------------------ in the grading process
 
-_process = {}   # this process's scratch folder and the course folders built in it
+_process = {}   # this process's scratch folder, the course folders built in it, its software_version
+REFUSED = ("not graded: this grading process runs another version of the grading software ({mine}) than the "
+           "command ({theirs}); install the same version of the course on every machine that grades")
 
 
 def use_scratch(folder):
@@ -163,6 +191,9 @@ def grade(task):
     from grader.executor import rebuild
     start = time.perf_counter()
     student, assignment, settings = task.student, task.assignment, task.settings
+    if task.version != software_version():
+        return Outcome(pipeline.Result(student, assignment, False, 0.0, REFUSED.format(
+            mine=software_version(), theirs=task.version or "none")), None, refused=True)
     root = _course_folder(task.course)
     work = _scratch() / f"task-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)

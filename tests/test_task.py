@@ -1,6 +1,7 @@
 """One grading task is bytes in, bytes out (grader/task.py): a submission is read without
 following links, a task grades with the course's folders gone (no shared filesystem),
 and nothing of one task is left for the next in the same process."""
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -74,7 +75,8 @@ def _task(root, tmp_path, student, answers):
         pipeline._structure_db(root, [A], structure)
     files, skipped = task.read_submission(real)
     settings = task.Settings(timeout=60, memory_mb=2048, notebook_timeout=300)
-    return task.Task(student, A, files, tuple(skipped), task.course_of(root, A, structure.read_bytes()), settings)
+    return task.Task(student, A, files, tuple(skipped), task.course_of(root, A, structure.read_bytes()), settings,
+                     version=task.software_version())
 
 
 def _scores(notebook_bytes):
@@ -108,3 +110,15 @@ def test_a_task_grades_with_the_course_folders_gone_and_leaves_nothing_behind(ti
     # nothing of a task stays in the process's scratch folder but the course it built and the kernels' log
     left = sorted(p.name for p in scratch.iterdir())
     assert [n for n in left if not n.startswith(("course-", "kernels-"))] == [], left
+
+
+def test_a_process_with_other_grading_software_refuses_the_task(tiny_course, tmp_path):
+    job = _task(tiny_course, tmp_path, "carol", {"sgd_step": SGD, "momentum_step": MOMENTUM})
+    assert job.version == task.software_version() and len(job.version) == 16
+    for version in ("", "0" * 16):
+        other = dataclasses.replace(job, version=version)
+        outcome = task.grade(other)
+        assert outcome.refused and outcome.autograded is None and not outcome.result.ok
+        assert "another version of the grading software" in outcome.result.reason
+        assert task.software_version() in outcome.result.reason
+    assert task.grade(dataclasses.replace(job, version=task.software_version())).result.ok
