@@ -165,11 +165,17 @@ class VerdictServer:
         self._lock = threading.Lock()
         self._sessions = set()
         self._listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(self.path)
-        self._listener.bind(self.path)
-        os.chmod(self.path, 0o666)     # the sandbox's user connects to it
+        # bound and listening under a temporary name, then renamed: a client that waits for
+        # the path to appear (gradeclient's local grader) never finds it before the server
+        # listens (a connect between bind and listen is refused)
+        pending = f"{self.path}.{os.getpid()}.pending"
+        for stale in (self.path, pending):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(stale)
+        self._listener.bind(pending)
+        os.chmod(pending, 0o666)       # the sandbox's user connects to it
         self._listener.listen(16)
+        os.rename(pending, self.path)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._serve, name="verdict-server", daemon=True)
         self._thread.start()
