@@ -157,3 +157,15 @@ def tiny_notebook(title="A tiny assignment for the grading pipeline's tests", ca
         _graded_cell(_hidden("momentum_step", "basic"), "momentum_step_basic", grade=True, points=2),
         _graded_cell(_hidden("momentum_step", "random"), "momentum_step_random", grade=True, points=1),
     ], metadata={"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}})
+
+
+def make_tiny_course(root, assignment, name, notebook=None):
+    """A course at ``root`` holding one assignment, ``notebook`` (default: :func:`tiny_notebook`)
+    as solutions/ASSIGNMENT/NAME, released by the course's own ``grader release``."""
+    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
+    (root / "solutions" / assignment).mkdir(parents=True)
+    nbformat.write(notebook or tiny_notebook(), root / "solutions" / assignment / name)
+    out = subprocess.run([sys.executable, "-m", "grader", "--root", str(root), "release"], cwd=ROOT, env=env(),
+                         capture_output=True, text=True, timeout=1800)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return root

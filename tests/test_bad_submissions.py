@@ -17,7 +17,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from tests.course import BIN, ROOT, env, fill, summary_details, tiny_notebook
+from tests.course import BIN, ROOT, env, fill, make_tiny_course, summary_details
 
 # one worker runs the whole module: its fixture grades the class once
 pytestmark = pytest.mark.xdist_group("bad_submissions")
@@ -99,12 +99,7 @@ UNKNOWN = "mallory"   # hands in a perfect notebook but is not on the roster
 
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
-    root = tmp_path_factory.mktemp("badcourse")
-    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    (root / "solutions" / A).mkdir(parents=True)
-    nbformat.write(tiny_notebook(), root / "solutions" / A / NB)
-    out = grader_cmd(root, "release")
-    assert out.returncode == 0, out.stdout + out.stderr
+    root = make_tiny_course(tmp_path_factory.mktemp("badcourse"), A, NB)
     released = root / "course" / A / NB
     for student, (answers, change, _) in CASES.items():
         dest = root / "submitted" / student / A / NB

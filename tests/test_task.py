@@ -4,13 +4,12 @@ and nothing of one task is left for the next in the same process."""
 import dataclasses
 import os
 import shutil
-import subprocess
 
 import nbformat
 import pytest
 
 from grader import pipeline, task
-from tests.course import BIN, ROOT, env, fill, tiny_notebook
+from tests.course import fill, make_tiny_course
 
 A, NB = "01_tiny", "tiny.ipynb"
 SGD = "def sgd_step(x, g, lr):\n    return x - lr * g\n"
@@ -56,14 +55,7 @@ def test_a_course_key_changes_with_anything_in_it():
 
 @pytest.fixture(scope="module")
 def tiny_course(tmp_path_factory):
-    root = tmp_path_factory.mktemp("taskcourse")
-    shutil.copy(ROOT / "nbgrader_config.py", root / "nbgrader_config.py")
-    (root / "solutions" / A).mkdir(parents=True)
-    nbformat.write(tiny_notebook(), root / "solutions" / A / NB)
-    out = subprocess.run([str(BIN / "python"), "-m", "grader", "--root", str(root), "release"], cwd=ROOT, env=env(),
-                         capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return root
+    return make_tiny_course(tmp_path_factory.mktemp("taskcourse"), A, NB)
 
 
 def _task(root, tmp_path, student, answers):
