@@ -57,8 +57,10 @@ def _server_socket_nodelay(server_pid, server_port, client_port):
 
 def _kernel_websocket_nodelay(lab):
     """Start a kernel on ``lab``, open its websocket as JupyterLab does, and read the flag."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
     from tornado.httpclient import HTTPRequest
-    from tornado.ioloop import IOLoop
     from tornado.websocket import websocket_connect
 
     kernel = lab.api("POST", "/api/kernels")["id"]
@@ -80,7 +82,10 @@ def _kernel_websocket_nodelay(lab):
         finally:
             ws.close()
 
-    return IOLoop.current().run_sync(probe, timeout=120)
+    # A loop of its own in a thread of its own: the browser tests' Playwright keeps an event loop
+    # running in this worker's main thread, which this probe must neither borrow nor stop.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, asyncio.wait_for(probe(), timeout=120)).result()
 
 
 @pytest.mark.parametrize("flags, nodelay", [(Lab.COURSE_FLAGS, True), ((), False)],
