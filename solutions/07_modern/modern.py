@@ -1119,6 +1119,7 @@ gradeclient.check("SAM", SAM, "groups")
 import torch.nn.functional as F
 
 from descentlab import digits
+from descentlab.modern_race import one_thread
 from descentlab.sharpness import top_hessian_eigenvalue
 
 digit_data = digits.split()
@@ -1158,28 +1159,35 @@ def flatness_of_seed(s, epochs, lr, rho, more):
     """SAM after `epochs`; SGD after `epochs`, then on (at most `more` times as long) until
     its training loss is down to SAM's. Remembered per seed: the neighbours share seeds."""
     key = (s, epochs, lr, rho, more)
-    if key not in sharp_cache:
-        model = digits.make_model("mlp", s)
-        opt = SAM(model.parameters(), torch.optim.SGD, rho=rho, lr=lr, momentum=0.9)
-        batches = digits.loader(digit_data.X_train, digit_data.y_train, batch_size=64, seed=s)
-        for _ in range(epochs):
-            sam_epoch(model, opt, batches)
-        row = dict(sam_loss=training_loss(model), sam=sharpness(model),
-                   sam_val=digits.accuracy(model, digit_data.X_val, digit_data.y_val))
-        model = digits.make_model("mlp", s)
-        opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
-        batches = digits.loader(digit_data.X_train, digit_data.y_train, batch_size=64, seed=s)
-        for _ in range(epochs):
-            sgd_epoch(model, opt, batches)
-        row.update(sgd_loss=training_loss(model), sgd=sharpness(model),
-                   sgd_val=digits.accuracy(model, digit_data.X_val, digit_data.y_val))
-        n = epochs
-        while training_loss(model) > row["sam_loss"] and n < more * epochs:
-            sgd_epoch(model, opt, batches)
-            n += 1
-        row.update(matched_epochs=n, matched_loss=training_loss(model), matched=sharpness(model))
-        sharp_cache[key] = row
+    # one thread: SAM's loss spikes make these runs sensitive to rounding, and a reduction
+    # split over threads rounds differently; on one thread every machine prints these numbers
+    with one_thread():
+        if key not in sharp_cache:
+            sharp_cache[key] = _flatness_run(s, epochs, lr, rho, more)
     return sharp_cache[key]
+
+def _flatness_run(s, epochs, lr, rho, more):
+    """One seed's SAM and SGD runs (see flatness_of_seed)."""
+    model = digits.make_model("mlp", s)
+    opt = SAM(model.parameters(), torch.optim.SGD, rho=rho, lr=lr, momentum=0.9)
+    batches = digits.loader(digit_data.X_train, digit_data.y_train, batch_size=64, seed=s)
+    for _ in range(epochs):
+        sam_epoch(model, opt, batches)
+    row = dict(sam_loss=training_loss(model), sam=sharpness(model),
+               sam_val=digits.accuracy(model, digit_data.X_val, digit_data.y_val))
+    model = digits.make_model("mlp", s)
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    batches = digits.loader(digit_data.X_train, digit_data.y_train, batch_size=64, seed=s)
+    for _ in range(epochs):
+        sgd_epoch(model, opt, batches)
+    row.update(sgd_loss=training_loss(model), sgd=sharpness(model),
+               sgd_val=digits.accuracy(model, digit_data.X_val, digit_data.y_val))
+    n = epochs
+    while training_loss(model) > row["sam_loss"] and n < more * epochs:
+        sgd_epoch(model, opt, batches)
+        n += 1
+    row.update(matched_epochs=n, matched_loss=training_loss(model), matched=sharpness(model))
+    return row
 
 def flatness(seed, epochs, lr, rho, more=4):
     """The three seeds from `seed` on."""
@@ -1217,18 +1225,21 @@ def sam_flatter(**setting):
     return same < 0.5 and matched < 0.5 and reached, \
         f"median SAM / SGD: {same:.2f} at the same epochs, {matched:.2f} at SAM's loss (reached: {reached})"
 
-# the words name the budget, 40 epochs: the neighbour three times as long costs the test suite about 100 s
-dl.robust_claim("after 40 epochs the median over three seeds of SAM's top Hessian eigenvalue is less than half of "
-                "SGD's, both after the same epochs and once SGD has reached SAM's training loss", sam_flatter,
-                flat_shown, fixed=["epochs"])
+# the words name the budget, 40 epochs (the neighbour three times as long costs the test suite
+# about 100 s), and the radii checked, 0.1 and 0.08 (at 0.12 two of three seeds end in a loss spike)
+dl.robust_claim("with rho = 0.1 or 0.08, after 40 epochs, the median over three seeds of SAM's top Hessian "
+                "eigenvalue is less than half of SGD's, both after the same epochs and once SGD has reached SAM's "
+                "training loss", sam_flatter, flat_shown, fixed=["epochs"], vary={"rho": [0.08]})
 
 # %% [markdown] id="2d8eb712"
-# After 40 epochs SAM's minimum is flatter, and not only because of a lower loss: SGD is
-# run on until it reaches SAM's training loss (the table shows after how many epochs),
-# and even there its top eigenvalue is, in the median over seeds, more than twice SAM's.
-# The claim is about medians for a reason: SAM's runs have occasional loss spikes,
-# during which the curvature briefly jumps, and a single seed caught in one could
-# reverse the comparison. What the experiment does *not* show is that flatter means
+# With $\rho = 0.1$, after 40 epochs, SAM's minimum is flatter, and not only because of a
+# lower loss: SGD is run on until it reaches SAM's training loss (the table shows after
+# how many epochs), and even there its top eigenvalue is, in the median over seeds, more
+# than twice SAM's. The claim is about medians for a reason: SAM's runs have occasional
+# loss spikes, during which the curvature briefly jumps, and a single seed caught in one
+# could reverse the comparison. That is also why it names its radii: it is checked for
+# other seeds, for learning rates 20% either side and at $\rho = 0.08$, not at larger
+# radii. (These runs use one thread, so that every machine prints the same table.) What the experiment does *not* show is that flatter means
 # better: the validation accuracies are in the table, measured on 359 images, and this
 # notebook makes no claim about them.
 

@@ -206,9 +206,10 @@ class RaceResult:
 
 
 @contextlib.contextmanager
-def _one_thread():
-    """torch on one thread for the race: for tensors this small a second thread saves
-    nothing, and on a busy machine its waiting threads slow every step many times over."""
+def one_thread():
+    """torch on one thread: for tensors this small a second thread saves nothing, on a busy
+    machine its waiting threads slow every step many times over, and the numbers are then
+    the same on every machine (a reduction split over threads rounds differently)."""
     import torch
     before = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -240,7 +241,7 @@ def race(steps, seeds=(1, 2, 3), epochs=6, methods=METHODS, grid_size=5, spacing
     acc = {m: np.zeros((grid_size, len(seeds))) for m in methods}
     no_swap = np.full((grid_size, len(seeds)), np.nan)
     seconds = dict.fromkeys(methods, 0.0)
-    with tqdm(total=len(todo), desc=desc, leave=False) as bar, _one_thread():
+    with tqdm(total=len(todo), desc=desc, leave=False) as bar, one_thread():
         for m in methods:
             for i, lr in enumerate(grids[m]):
                 for j, s in enumerate(seeds):
