@@ -3,6 +3,7 @@
     release [ASSIGNMENT ...]      sync the lessons' text twins, generate course/, check for leaks
     twins [--check|--from-text|--from-notebook]   sync solutions/*/NAME.ipynb with NAME.py
     autograde [SUBMISSIONS]       grade submitted/{student}/{assignment}/ in parallel
+                                  (--cluster tcp://host:8786: on a Dask cluster)
     feedback                      HTML feedback for every graded submission
     export [--format csv]         one row per student: assignments, graded cells, total
     check NOTEBOOK                grade one notebook against the hidden tests
@@ -88,7 +89,8 @@ def _summary(results):
             details.append(f"{r.student} / {r.assignment}")
             details += [f"    {item}" for item in items]
     if details:
-        lines += ["", "Details (failed submissions get zero in the gradebook):"] + details
+        lines += ["", "Details (failed submissions get zero in the gradebook; those not graded at all, "
+                      "refused or lost, leave it as it was):"] + details
     return "\n".join(lines)
 
 
@@ -101,7 +103,8 @@ def cmd_autograde(args):
 
     from grader.executor import sandbox
     root = _root(args)
-    why = "" if args.no_sandbox else sandbox.probe()
+    # on a cluster each worker starts the sandboxes (a task requires one and fails without)
+    why = "" if args.no_sandbox or args.cluster else sandbox.probe()
     if why:
         print(f"autograde needs a sandbox for every submission and none can start here: {why}.\n"
               f"Install bubblewrap (bash .ci/install-bubblewrap), or pass --no-sandbox to grade "
@@ -121,21 +124,36 @@ def cmd_autograde(args):
         bar.set_postfix(done=bar.n + 1, failed=failed)
         bar.update(1)
 
-    results = pipeline.autograde(root, submitted, jobs=args.jobs, timeout=args.timeout,
-                                 memory_mb=args.memory, db_url=args.db, progress=progress,
-                                 notebook_timeout=args.notebook_timeout,
-                                 new_students=not args.roster_only,
-                                 sandbox="off" if args.no_sandbox else "require")
+    from grader.engines import ClusterError
+    lost = None
+    try:
+        results = pipeline.autograde(root, submitted, jobs=args.jobs, timeout=args.timeout,
+                                     memory_mb=args.memory, db_url=args.db, progress=progress,
+                                     notebook_timeout=args.notebook_timeout,
+                                     new_students=not args.roster_only,
+                                     sandbox="off" if args.no_sandbox else "require",
+                                     cluster=args.cluster, force=args.force,
+                                     cluster_timeout=args.cluster_timeout)
+    except ClusterError as e:
+        lost, results = e, getattr(e, "results", [])
     bar.close()
     if args.no_sandbox:
         print(UNPROTECTED)
-    print(_summary(results))
+    if results:
+        print(_summary(results))
     bad = [r for r in results if not r.ok]
     troubled = [r for r in results if r.ok and not r.clean]
+    unchanged = sum(r.unchanged for r in results)
     print(f"{len(results) - len(bad)} graded, {len(bad)} failed, "
-          f"{len(troubled)} graded with problems or flags")
+          f"{len(troubled)} graded with problems or flags"
+          + (f" ({unchanged} unchanged since an earlier run, not graded again; --force grades them again)"
+             if unchanged else ""))
     if args.no_sandbox:
         print(UNPROTECTED)
+    if lost:
+        print(f"error: {lost}\n{len(results)} of {total} submissions are finished and saved; run the same "
+              f"command again to grade the rest.", file=sys.stderr)
+        return 3
     return 1 if bad or troubled else 0
 
 
@@ -249,6 +267,13 @@ def main(argv=None):
     p.add_argument("--no-sandbox", action="store_true",
                    help="grade without a sandbox where none can start (grades are then NOT protected: "
                         "every summary says so)")
+    p.add_argument("--cluster", default=os.environ.get("GRADER_CLUSTER") or None, metavar="ADDRESS",
+                   help="grade on the Dask cluster whose scheduler is at ADDRESS, e.g. tcp://host:8786 "
+                        "(default: $GRADER_CLUSTER; without it, --jobs local processes; docs/scaling.md)")
+    p.add_argument("--cluster-timeout", type=float, default=30, metavar="SECONDS",
+                   help="how long to try reaching the cluster's scheduler (default: 30)")
+    p.add_argument("--force", action="store_true",
+                   help="grade again the submissions an earlier run graded and that have not changed since")
     p.add_argument("--roster-only", action="store_true",
                    help="grade only students already in the gradebook (nbgrader db student import); "
                         "report the others as unknown")

@@ -1,21 +1,20 @@
 """The grading pipeline on nbgrader's own API: release, autograde, feedback, export.
 
-Autograde runs in N long-lived worker processes, each grading one task at a time
-(grader/task.py: one submission's files and what nbgrader needs of its assignment in,
-its result and autograded notebooks out; a worker grades in a private course folder
-against a fresh SQLite copy of the course structure, and never sees the course's own
-folders or gradebook). The parent, the command, reads each submission, writes each
-outcome to the course's ``autograded/`` folder and is the only writer to the real
-gradebook (SQLite or any SQLAlchemy URL): for each graded submission it replays
-nbgrader's own SaveAutoGrades preprocessor on the autograded notebooks. Grades
-therefore come from nbgrader's code, are identical for any N, and re-running is
-idempotent.
+Autograde turns each submission into one task (grader/task.py: one submission's files and
+what nbgrader needs of its assignment in, its result and autograded notebooks out) and
+runs the tasks on an engine (grader/engines.py): N local worker processes, or a Dask
+cluster. A worker grades in a private course folder against a fresh SQLite copy of the
+course structure, and never sees the course's own folders or gradebook. The parent, the
+command, reads each submission, writes each outcome as it arrives to the course's
+``autograded/`` folder and is the only writer to the real gradebook (SQLite or any
+SQLAlchemy URL): for each graded submission it replays nbgrader's own SaveAutoGrades
+preprocessor on the autograded notebooks. Grades therefore come from nbgrader's code and
+are identical for any N and any engine; a re-run grades only what is new or changed
+(grader/records.py).
 """
 import contextlib
-import multiprocessing as mp
 import os
 import pathlib
-import queue
 import re
 import shutil
 import sys
@@ -108,6 +107,7 @@ class Result:
     problems: list = field(default_factory=list)
     flags: list = field(default_factory=list)
     notes: list = field(default_factory=list)
+    unchanged: bool = False   # graded by an earlier run, nothing changed since: not graded again
 
     @property
     def clean(self):
@@ -264,11 +264,31 @@ def _roster(config):
 
 
 def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_url=None,
-              progress=None, notebook_timeout=600, new_students=True, sandbox="require"):
+              progress=None, notebook_timeout=600, new_students=True, sandbox="require",
+              cluster=None, force=False, cluster_timeout=30):
     """Grade every submission under ``submitted`` (default: root/submitted). Returns Results.
 
     ``new_students=False``: only students already in the gradebook (a roster imported
-    with ``nbgrader db student import``) are graded; others are reported as unknown."""
+    with ``nbgrader db student import``) are graded; others are reported as unknown.
+    ``cluster``: a Dask scheduler's address; the tasks run there instead of in ``jobs``
+    local processes (grader/engines.py). A submission graded by an earlier run, with
+    nothing it depends on changed since, is not graded again unless ``force``
+    (grader/records.py). When the cluster's scheduler cannot be reached or goes away,
+    ``engines.ClusterError`` is raised with ``.results``, what was finished (and saved)."""
+    from grader import engines
+    client = engines.connect(cluster, cluster_timeout) if cluster else None
+    try:
+        return _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout,
+                          new_students, sandbox, client, force)
+    finally:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
+
+
+def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout, new_students,
+               sandbox, client, force):
+    from grader import engines, records
     root = pathlib.Path(root).resolve()
     submitted = pathlib.Path(submitted or root / "submitted").resolve()
     config = load_config(root, db_url, **({"CourseDirectory.submitted_directory": str(submitted)}
@@ -284,7 +304,13 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
                                                f"(add with: nbgrader db student add {s})")
                     for s, a in tasks if s not in roster]
         tasks = [(s, a) for s, a in tasks if s in roster]
-    for r in results:
+
+    def done(result):
+        results.append(result)
+        if progress:
+            progress(result)
+
+    for r in list(results):
         if progress:
             progress(r)
     if not tasks:
@@ -295,44 +321,60 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
         _ensure_structure(root, config, sorted({a for _, a in tasks}), scratch)
         settings = task.Settings(timeout, memory_mb, notebook_timeout, sandbox)
         courses = {a: task.course_of(root, a, template.read_bytes()) for a in sorted({a for _, a in tasks})}
-        jobs = max(1, min(jobs or os.cpu_count() or 1, len(tasks)))
-        ctx = mp.get_context("spawn")
-        done = queue.SimpleQueue()
-        # a worker process that dies takes its task with it: Pool never reports it, so
-        # the parent gives up on the rest after a long silence instead of waiting forever
-        stall = notebook_timeout * 1.5 + 300
-        with ctx.Pool(jobs, initializer=_init_worker, initargs=(scratch,)) as pool:
-            pending = {}
+        work, keys, ungradable = [], {}, []
+        from nbgrader.api import Gradebook
+        with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
             for s, a in tasks:
                 job = _task_of(submitted, s, a, courses[a], settings)
                 if isinstance(job, Result):   # not gradable: no worker needed
-                    done.put(task.Outcome(job, None))
-                    pending[(s, a)] = None
+                    ungradable.append(job)
                     continue
-                pending[(s, a)] = pool.apply_async(task.grade, (job,), callback=done.put,
-                                                   error_callback=lambda e, t=(s, a): done.put(task.Outcome(
-                                                       Result(*t, False, reason=f"{type(e).__name__}: {e}"), None)))
-            while pending:
-                try:
-                    outcome = done.get(timeout=stall)
-                except queue.Empty:
-                    for s, a in pending:
-                        results.append(Result(s, a, False, reason=f"no result after {stall:.0f} s: "
-                                                                   "its grading process died"))
-                    pool.terminate()
-                    break
+                keys[(s, a)] = records.key_of(job, config.CourseDirectory.db_url)
+                earlier = None if force else records.finished(root, gb, s, a, keys[(s, a)])
+                if earlier:
+                    earlier.unchanged = True
+                    done(earlier)
+                else:
+                    work.append(job)
+        for result in ungradable:   # written once the gradebook above is closed (SQLite locks)
+            _write_outcome(root, submitted, config, task.Outcome(result, None))
+            done(result)
+        if not work:
+            return sorted(results, key=lambda r: (r.assignment, r.student))
+        if client is not None:
+            outcomes = engines.cluster(work, client)
+        else:
+            # a worker process that dies takes its task with it: after a long silence the
+            # parent gives up on the rest instead of waiting forever
+            outcomes = engines.local(work, max(1, min(jobs or os.cpu_count() or 1, len(work))),
+                                     _init_worker, (scratch,), stall=notebook_timeout * 1.5 + 300)
+        try:
+            for outcome in outcomes:
                 result = outcome.result
-                pending.pop((result.student, result.assignment), None)
-                try:
-                    if not outcome.refused:   # a refused task leaves the gradebook as it was
-                        _write_autograded(root, result, outcome.autograded)
-                        _save_grades(root, submitted, config, result)
-                except Exception as e:
-                    result.ok, result.reason = False, f"saving grades failed: {type(e).__name__}: {e}"
-                results.append(result)
-                if progress:
-                    progress(result)
+                records.forget(root, result.student, result.assignment)
+                if _write_outcome(root, submitted, config, outcome):
+                    records.save(root, result, keys[(result.student, result.assignment)])
+                done(result)
+        except engines.ClusterError as e:
+            e.results = sorted(results, key=lambda r: (r.assignment, r.student))
+            raise
     return sorted(results, key=lambda r: (r.assignment, r.student))
+
+
+def _write_outcome(root, submitted, config, outcome):
+    """One outcome into the course: its autograded folder and its grades (nbgrader's own
+    SaveAutoGrades). Nothing for a refused or lost one: the gradebook stays as it was.
+    True when the grades were saved."""
+    if not outcome.final:
+        return False
+    result = outcome.result
+    try:
+        _write_autograded(root, result, outcome.autograded)
+        _save_grades(root, submitted, config, result)
+    except Exception as e:
+        result.ok, result.reason = False, f"saving grades failed: {type(e).__name__}: {e}"
+        return False
+    return True
 
 
 def _task_of(submitted, student, assignment, course, settings):

@@ -16,7 +16,9 @@ import os
 import pathlib
 import shutil
 import stat
+import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -66,6 +68,12 @@ class Outcome:
     result: object                 # grader.pipeline.Result
     autograded: dict | None        # path in the autograded folder -> bytes; None: nbgrader never ran
     refused: bool = False          # not graded here: the gradebook must not change (see software_version)
+    lost: bool = False             # not graded: its grading process died or its scheduler went away
+
+    @property
+    def final(self):
+        """Graded (or found ungradable) here: the gradebook takes it; a re-run keeps it."""
+        return not (self.refused or self.lost)
 
 
 def software_version():
@@ -157,6 +165,16 @@ _process = {}   # this process's scratch folder, the course folders built in it,
 REFUSED = ("not graded: this grading process runs another version of the grading software ({mine}) than the "
            "command ({theirs}); install the same version of the course on every machine that grades")
 
+NO_SANDBOX = ("not graded: this grading process cannot start a sandbox ({why}); install bubblewrap on every "
+              "machine that grades (docs/scaling.md)")
+
+
+def _sandbox_missing():
+    if "sandbox" not in _process:
+        from grader.executor import sandbox
+        _process["sandbox"] = sandbox.probe()
+    return _process["sandbox"]
+
 
 def use_scratch(folder):
     """Grade in ``folder`` (a pool worker's initializer); by default a temporary folder."""
@@ -182,8 +200,21 @@ def _course_folder(course):
     return courses[key]
 
 
+_one_at_a_time = threading.Lock()
+
+
 def grade(task):
-    """Grade one submission: a ``Task`` in, an ``Outcome`` out (see the module's text)."""
+    """Grade one submission: a ``Task`` in, an ``Outcome`` out (see the module's text).
+    One at a time per process: an engine that runs tasks in threads (a Dask worker with
+    several threads) still grades them one after another, each in its own work folder."""
+    with _one_at_a_time:
+        return _grade(task)
+
+
+def _grade(task):
+    import warnings
+    warnings.filterwarnings("ignore", module="nbgrader")   # SQLAlchemy 2 warnings inside nbgrader
+    warnings.filterwarnings("ignore", message=".*not in session.*")
     from grader import pipeline
     from grader.executor import rebuild
     start = time.perf_counter()
@@ -191,6 +222,9 @@ def grade(task):
     if task.version != software_version():
         return Outcome(pipeline.Result(student, assignment, False, 0.0, REFUSED.format(
             mine=software_version(), theirs=task.version or "none")), None, refused=True)
+    if settings.sandbox == "require" and (why := _sandbox_missing()):
+        return Outcome(pipeline.Result(student, assignment, False, 0.0, NO_SANDBOX.format(why=why)), None,
+                       refused=True)
     root = _course_folder(task.course)
     work = _scratch() / f"task-{os.getpid()}"
     shutil.rmtree(work, ignore_errors=True)
@@ -227,6 +261,9 @@ def grade(task):
             result = pipeline.make_api(config).autograde(assignment, student, force=True, create=True)
             ok = bool(result["success"])
             reason = "" if ok else pipeline._short_error(result.get("error") or result.get("log") or "")
+            if not ok:   # the whole story goes to this process's log (a worker's, the operator's)
+                print(f"grading {student}/{assignment} failed:\n{result.get('log') or ''}\n{result.get('error') or ''}",
+                      file=sys.stderr, flush=True)
         except Exception as e:  # one submission never stops the batch
             ok, reason = False, f"{type(e).__name__}: {e}"
         out = pipeline.Result(student, assignment, ok, time.perf_counter() - start, reason)

@@ -17,7 +17,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from tests.course import BIN, ROOT, env, fill, make_tiny_course, summary_details
+from tests.course import BIN, ROOT, env, fill, make_tiny_course, same_summary, summary_details
+from tests.dask_cluster import cluster
 
 # one worker runs the whole module: its fixture grades the class once
 pytestmark = pytest.mark.xdist_group("bad_submissions")
@@ -182,6 +183,23 @@ def test_feedback_shows_messages_but_no_hidden_tests_or_guard(graded):
         for secret in ("BEGIN HIDDEN", "grader.check(", "import grader", "gradeclient"):
             assert secret not in html, f"{student}'s feedback shows {secret!r}"
     assert "EMA" in pages["tests-edited"] or "momentum_step" in pages["tests-edited"]
+
+
+def test_the_class_on_a_dask_cluster_gets_the_same_grades_and_summary(graded, tmp_path):
+    """Every bad submission again, on two `dask worker` processes (tests/dask_cluster.py)."""
+    root, run, rows = graded
+    again = tmp_path / "course"
+    shutil.copytree(root, again, ignore=shutil.ignore_patterns("autograded", "feedback", ".grader", "*.db"))
+    subprocess.run([str(BIN / "nbgrader"), "db", "student", "import", str(again / "students.csv")],
+                   cwd=again, env=env(), check=True, capture_output=True)
+    with cluster(tmp_path / "cluster", env()) as c:
+        on_cluster = grader_cmd(again, "autograde", "--cluster", c.address, "--timeout", str(TIMEOUT),
+                                "--notebook-timeout", str(NOTEBOOK_TIMEOUT), "--memory", str(MEMORY_MB),
+                                "--roster-only")
+    assert on_cluster.returncode == run.returncode, on_cluster.stdout + on_cluster.stderr
+    assert same_summary(on_cluster.stdout) == same_summary(run.stdout)
+    export = grader_cmd(again, "export")
+    assert {r["student"]: r for r in csv.DictReader(io.StringIO(export.stdout))} == rows
 
 
 def test_a_submissions_folder_elsewhere_keeps_its_timestamps(graded, tmp_path):

@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from tests import postgres
-from tests.course import ROOT, env, fill, solution_code
+from tests.course import ROOT, env, fill, same_summary, solution_code
+from tests.dask_cluster import cluster
 from tests.submissions.momentum import STUDENTS
 
 A = "01_momentum"
@@ -80,8 +81,19 @@ def test_serial_regrading_gives_the_same_grades(graded_class, tmp_path):
     course, _, csv_text = graded_class
     again = tmp_path / "again"
     shutil.copytree(course / "submitted" / "bob", again / "bob")
-    grader_cmd(course, "autograde", str(again), "--jobs", "1", check=True)
+    grader_cmd(course, "autograde", str(again), "--jobs", "1", "--force", check=True)
     assert grader_cmd(course, "export", check=True).stdout == csv_text
+
+
+def test_the_class_on_a_dask_cluster_gets_the_same_grades_and_summary(graded_class, tmp_path):
+    """Two `dask worker` processes on loopback, folders of their own (tests/dask_cluster.py)."""
+    course, out, csv_text = graded_class
+    again = tmp_path / "course"
+    shutil.copytree(course, again, ignore=shutil.ignore_patterns("autograded", "feedback", ".grader", "*.db"))
+    with cluster(tmp_path / "cluster", env()) as c:
+        run = grader_cmd(again, "autograde", "--cluster", c.address, check=True)
+    assert same_summary(run.stdout) == same_summary(out.stdout)
+    assert grader_cmd(again, "export", check=True).stdout == csv_text
 
 
 def test_a_postgresql_gradebook_gives_the_same_grades(graded_class):

@@ -5,7 +5,8 @@ import subprocess
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-CONDA_NAMES = {"pytorch": "torch", "playwright-python": "playwright"}  # conda-forge name -> pip name
+# conda-forge name -> pip name
+CONDA_NAMES = {"pytorch": "torch", "playwright-python": "playwright", "dask-core": "dask"}
 
 
 def pip_pins():

@@ -46,6 +46,14 @@ def is_test_cell(cell):
     return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
+
+def _socket_friendly_tmp():
+    """Where the kernel's and the verdicts' Unix sockets can live: a Unix socket's path has
+    at most 107 bytes, so a long temporary folder (a Dask worker's TMPDIR deep in its
+    working folder, say) gives way to /tmp."""
+    tmp = tempfile.gettempdir()
+    return tmp if len(tmp) <= 48 else "/tmp"
+
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs in ``self.box`` (a sandbox.Sandbox, or None
     for an unsandboxed kernel limited by prlimit alone)."""
@@ -99,7 +107,7 @@ class TrustedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._restarts = 0
         self._dead_from = None
-        self._scratch = tempfile.mkdtemp(prefix="grade-")
+        self._scratch = tempfile.mkdtemp(prefix="grade-", dir=_socket_friendly_tmp())
         os.chmod(self._scratch, 0o711)
         self._sockets = pathlib.Path(self._scratch) / "k"
         self._sockets.mkdir()
