@@ -212,11 +212,13 @@ class Sampler:
 
 def _snapshot(root):
     """relative path -> content hash (symlinks by their target) of every file of the
-    course except what grading writes: autograded/, feedback/ and the gradebook."""
+    course except what grading writes: autograded/, feedback/, the gradebook and the
+    command's own records of what it finished (.grader/graded/, grader/records.py)."""
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
-        if rel.parts[0] in ("autograded", "feedback") or rel.name.startswith("gradebook.db"):
+        records = rel.parts[:2] in ((".grader",), (".grader", "graded"))
+        if rel.parts[0] in ("autograded", "feedback") or records or rel.name.startswith("gradebook.db"):
             continue
         if p.is_symlink():
             out[str(rel)] = "link:" + os.readlink(p)
