@@ -73,7 +73,7 @@ def connect(address, timeout=30):
 
 
 def cluster(jobs, client):
-    """Grade ``jobs`` on the Dask cluster of ``client`` (from :func:`connect`; closed at the end)."""
+    """Grade ``jobs`` on the Dask cluster of ``client`` (from :func:`connect`; its caller closes it)."""
     from distributed import as_completed
     from distributed.scheduler import KilledWorker
     address = getattr(client.scheduler, "address", "its address")
@@ -103,7 +103,7 @@ def cluster(jobs, client):
                 if deaths:
                     outcome.result.notes.append(
                         f"graded again: {deaths} grading worker{'s' * (deaths != 1)} it was sent to died first")
-            futures[future] = None
+            futures[future] = None   # the task's bytes and its result are not kept past here
             future.release()
             yield outcome
     except (OSError, TimeoutError) as e:

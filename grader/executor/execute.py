@@ -46,13 +46,13 @@ def is_test_cell(cell):
     return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
-
 def _socket_friendly_tmp():
     """Where the kernel's and the verdicts' Unix sockets can live: a Unix socket's path has
     at most 107 bytes, so a long temporary folder (a Dask worker's TMPDIR deep in its
     working folder, say) gives way to /tmp."""
     tmp = tempfile.gettempdir()
     return tmp if len(tmp) <= 48 else "/tmp"
+
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs in ``self.box`` (a sandbox.Sandbox, or None
