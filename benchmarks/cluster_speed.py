@@ -9,11 +9,13 @@ assignments), graded in turns by `grader autograde --jobs 2` and by `grader auto
 (``--force``, a fresh gradebook). Prints seconds per submission for both, the ratio
 cluster/local per round (goal: within 1.10), and whether the grades are identical. Then:
 
-- the scheduler's overhead per task: tasks carrying one real grading task's bytes,
-  doing nothing, through the same cluster (submit, run, result back), per task;
+- the scheduler's overhead per task: the command's own engine (grader.engines.cluster)
+  through the same cluster, on one real grading task's bytes, with grading replaced by
+  a stand-in that returns at once (submit, run, the retry note, result back), per task;
 - the command's gradebook write rate: the class's autograded notebooks written again
   into a fresh gradebook with the command's own code (grader.pipeline._write_outcome),
-  submissions per second: the ceiling of one command, however many workers grade.
+  submissions per second: the ceiling of one command, however many workers grade; into
+  SQLite, and into PostgreSQL when a server can be started (tests/postgres.py).
 """
 import argparse
 import os
@@ -30,6 +32,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import autograde_speed as bench  # noqa: E402
 
+from tests import postgres  # noqa: E402
 from tests.course import ASSIGNMENTS, BIN, env  # noqa: E402
 from tests.dask_cluster import cluster  # noqa: E402
 
@@ -43,15 +46,18 @@ def grade(root, db, *how):
     return time.perf_counter() - start
 
 
-def _echo(job):
-    return len(job.submission)
+def _no_grading(job):
+    """A grading task's stand-in on the workers (pickled by value): no kernel, an outcome
+    the size of the submission back, as a real one brings its autograded notebook."""
+    from grader.pipeline import Result
+    from grader.task import Outcome
+    return Outcome(Result(job.student, job.assignment, True), dict(job.submission))
 
 
 def overhead(address, root, n=200):
-    """Seconds per task of the cluster's own work: real task bytes, no grading."""
-    from distributed import Client, wait
-
-    from grader import pipeline, task
+    """Seconds per task of the cluster's own work: the command's engine (grader.engines.cluster:
+    submit, the scheduler's note of retries, the result back) on real task bytes, no grading."""
+    from grader import engines, pipeline, task
     with tempfile.TemporaryDirectory() as tmp:
         a = sorted(p.name for p in (root / "course").iterdir())[0]
         pipeline._structure_db(root, [a], pathlib.Path(tmp) / "t.db")
@@ -59,19 +65,28 @@ def overhead(address, root, n=200):
     student = next(p.parent.name for p in (root / "submitted").glob(f"*/{a}"))
     job = pipeline._task_of(root / "submitted", student, a, course, task.Settings())
     size = len(course.gradebook) + sum(map(len, course.files.values())) + sum(map(len, job.submission.values()))
-    with Client(address, set_as_default=False) as client:
-        client.submit(_echo, job, pure=False).result()   # warm: the function and the connection
+    real, engines.grading.grade = engines.grading.grade, _no_grading
+    client = engines.connect(address)
+    try:
+        assert len(list(engines.cluster([job] * 4, client))) == 4   # warm: the function and the connection
         start = time.perf_counter()
-        wait([client.submit(_echo, job, pure=False) for _ in range(n)])
+        assert len(list(engines.cluster([job] * n, client))) == n
         seconds = time.perf_counter() - start
+    finally:
+        engines.grading.grade = real
+        client.close()
     return seconds / n, size
 
 
 def write_rate(root, db):
     """Submissions per second the command writes (autograded folder + gradebook)."""
+    import warnings
+
     from grader import pipeline, task
+    warnings.filterwarnings("ignore", message=".*not in session.*")   # nbgrader's, as the command quiets them
     config = pipeline.load_config(root, db)
-    pathlib.Path(db.replace("sqlite:///", "")).unlink(missing_ok=True)
+    if db.startswith("sqlite:///"):
+        pathlib.Path(db.replace("sqlite:///", "")).unlink(missing_ok=True)
     pipeline._ensure_structure(root, config, sorted(p.name for p in (root / "course").iterdir()),
                                tempfile.mkdtemp())
     outcomes = []
@@ -118,7 +133,13 @@ def main():
             print(f"scheduler overhead: {per_task * 1000:.1f} ms per task ({size / 1e6:.2f} MB of task bytes, "
                   f"no grading, 2 workers)")
         rate = write_rate(root, f"sqlite:///{tmp / 'rewrite.db'}")
-        print(f"gradebook writes by the command: {rate:.1f} submissions per second (SQLite)")
+        print(f"gradebook writes by the command: {rate:.1f} submissions per second (SQLite)", flush=True)
+        if postgres.missing_reason():
+            print(f"no PostgreSQL write rate: {postgres.missing_reason()}")
+        else:
+            with postgres.server() as url:
+                rate = write_rate(root, url)
+            print(f"gradebook writes by the command: {rate:.1f} submissions per second (PostgreSQL, local socket)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

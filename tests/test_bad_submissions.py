@@ -30,7 +30,7 @@ MOMENTUM = "def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + g\n   
 WRONG_MOMENTUM = ("def momentum_step(x, g, v, lr, beta):\n    v_new = beta * v + (1 - beta) * g\n"
                   "    return x - lr * v_new, v_new\n")
 LOOP = "while True:\n    pass\n"
-TIMEOUT, NOTEBOOK_TIMEOUT, MEMORY_MB = 8, 60, 2048
+TIMEOUT, NOTEBOOK_TIMEOUT, MEMORY_MB = 8, 30, 2048
 
 
 def grader_cmd(root, *args):
