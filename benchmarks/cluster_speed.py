@@ -134,8 +134,8 @@ def main():
                   f"no grading, 2 workers)")
         rate = write_rate(root, f"sqlite:///{tmp / 'rewrite.db'}")
         print(f"gradebook writes by the command: {rate:.1f} submissions per second (SQLite)", flush=True)
-        if postgres.missing_reason():
-            print(f"no PostgreSQL write rate: {postgres.missing_reason()}")
+        if reason := postgres.missing_reason():
+            print(f"no PostgreSQL write rate: {reason}")
         else:
             with postgres.server() as url:
                 rate = write_rate(root, url)
