@@ -53,6 +53,14 @@ def test_installed_versions_are_the_pinned_ones():
         assert version(name).split("+")[0] == pinned, f"{name}: installed {version(name)}, pinned {pinned}"
 
 
+def test_nbformat_imports_without_building_grammars():
+    """jsonschema >= 4.24 with rfc3987-syntax compiles grammars on import: seconds per
+    process for every nbgrader and grader command (requirements.txt pins jsonschema)."""
+    import importlib.util
+    assert importlib.util.find_spec("rfc3987_syntax") is None, \
+        "rfc3987-syntax is installed: pip uninstall rfc3987-syntax (jsonschema is pinned to 4.23 to keep it out)"
+
+
 def test_toolkit_never_imports_grader_or_torch():
     """Students install the toolkit without the reference implementations."""
     code = "import descentlab, sys; print(sorted(m for m in sys.modules if m.split('.')[0] in ('grader', 'torch')))"
