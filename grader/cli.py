@@ -133,7 +133,7 @@ def cmd_autograde(args):
                                      new_students=not args.roster_only,
                                      sandbox="off" if args.no_sandbox else "require",
                                      cluster=args.cluster, force=args.force,
-                                     cluster_timeout=args.cluster_timeout)
+                                     cluster_timeout=args.cluster_timeout, full=args.full)
     except ClusterError as e:
         lost, results = e, getattr(e, "results", [])
     bar.close()
@@ -209,12 +209,13 @@ def cmd_check(args):
         dest = tmp / "submitted" / "you" / assignment / notebook.name
         dest.parent.mkdir(parents=True)
         shutil.copy(notebook, dest)
-        print(f"grading {notebook.name} against the hidden tests (this runs the notebook, all but the "
-              f"experiments its lesson skips while grading)...")
+        runs = "every cell of the notebook" if args.full else \
+            "the notebook's setup, answers, tests and the cells they use; --full runs every cell"
+        print(f"grading {notebook.name} against the hidden tests (this runs {runs})...")
         [result] = pipeline.autograde(tmp, jobs=1, timeout=args.timeout, memory_mb=args.memory,
                                       db_url=f"sqlite:///{tmp / 'gradebook.db'}",
                                       notebook_timeout=args.notebook_timeout,
-                                      sandbox="off" if why else "require")
+                                      sandbox="off" if why else "require", full=args.full)
         graded = tmp / "autograded" / "you" / assignment / notebook.name
         messages = _messages(graded) if graded.exists() else {}
     if not result.ok:
@@ -277,6 +278,9 @@ def main(argv=None):
     p.add_argument("--roster-only", action="store_true",
                    help="grade only students already in the gradebook (nbgrader db student import); "
                         "report the others as unknown")
+    p.add_argument("--full", action="store_true",
+                   help="run every cell of the notebook, not only the cells grading needs (the answers, the "
+                        "tests, the setup and the cells they use: grader/skipping.py); the grades are the same")
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", help="HTML feedback for every graded submission")
@@ -294,6 +298,9 @@ def main(argv=None):
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
     p.add_argument("--notebook-timeout", type=int, default=600, help="seconds for the whole notebook")
     p.add_argument("--memory", type=int, default=4096, help="memory limit for the kernel in MB")
+    p.add_argument("--full", action="store_true",
+                   help="run every cell of the notebook, not only the cells grading needs (the answers, the "
+                        "tests, the setup and the cells they use: grader/skipping.py); the grades are the same")
     p.set_defaults(func=cmd_check)
 
     args = parser.parse_args(argv)

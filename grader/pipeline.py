@@ -13,6 +13,7 @@ are identical for any N and any engine; a re-run grades only what is new or chan
 (grader/records.py).
 """
 import contextlib
+import hashlib
 import os
 import pathlib
 import re
@@ -127,6 +128,40 @@ def find_submissions(submitted):
     submitted = pathlib.Path(submitted)
     return sorted((s.name, a.name) for s in submitted.iterdir() if s.is_dir() and not s.name.startswith(".")
                   for a in s.iterdir() if a.is_dir() and not a.name.startswith("."))
+
+
+BUILDS = pathlib.Path(".grader") / "build"
+
+
+def _build_key(root, assignment):
+    """A hash of what an assignment's structure is built from: the configuration, its
+    source folder, nbgrader's version."""
+    from importlib.metadata import version
+    root = pathlib.Path(root)
+    h = hashlib.sha256(f"{assignment}\0nbgrader=={version('nbgrader')}\0".encode())
+    h.update(hashlib.sha256((root / "nbgrader_config.py").read_bytes()).digest())
+    for path in sorted((root / "solutions" / assignment).rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts and ".ipynb_checkpoints" not in path.parts:
+            h.update(path.relative_to(root).as_posix().encode() + b"\0" + hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()[:20]
+
+
+def structure(root, assignment):
+    """The bytes of an SQLite gradebook holding only ``assignment``'s notebooks and cells.
+    nbgrader's generate_assignment builds it once per version of the sources; it is kept
+    in .grader/build/ under the course root and built again when they change."""
+    folder = pathlib.Path(root) / BUILDS
+    path = folder / f"{assignment}-{_build_key(root, assignment)}.db"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix="build-", dir=folder) as tmp:
+            db = pathlib.Path(tmp) / "structure.db"
+            _structure_db(root, [assignment], db)
+            for old in folder.glob(f"{assignment}-*.db"):   # earlier versions of the sources
+                if old.name != path.name:
+                    old.unlink(missing_ok=True)
+            os.replace(db, path)   # whole or not at all (two builds at once: the last one stays)
+    return path.read_bytes()
 
 
 def _structure_db(root, assignments, path):
@@ -262,7 +297,7 @@ def _roster(config):
 
 def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_url=None,
               progress=None, notebook_timeout=600, new_students=True, sandbox="require",
-              cluster=None, force=False, cluster_timeout=30):
+              cluster=None, force=False, cluster_timeout=30, full=False):
     """Grade every submission under ``submitted`` (default: root/submitted). Returns Results.
 
     ``new_students=False``: only students already in the gradebook (a roster imported
@@ -270,13 +305,14 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
     ``cluster``: a Dask scheduler's address; the tasks run there instead of in ``jobs``
     local processes (grader/engines.py). A submission graded by an earlier run, with
     nothing it depends on changed since, is not graded again unless ``force``
-    (grader/records.py). When the cluster's scheduler cannot be reached or goes away,
+    (grader/records.py). ``full``: run every cell of each notebook, not only those grading
+    needs (grader/skipping.py). When the cluster's scheduler cannot be reached or goes away,
     ``engines.ClusterError`` is raised with ``.results``, what was finished (and saved)."""
     from grader import engines
     client = engines.connect(cluster, cluster_timeout) if cluster else None
     try:
         return _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout,
-                          new_students, sandbox, client, force)
+                          new_students, sandbox, client, force, full)
     finally:
         if client is not None:
             with contextlib.suppress(Exception):
@@ -284,7 +320,7 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
 
 
 def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout, new_students,
-               sandbox, client, force):
+               sandbox, client, force, full=False):
     from grader import engines, records
     root = pathlib.Path(root).resolve()
     submitted = pathlib.Path(submitted or root / "submitted").resolve()
@@ -313,11 +349,9 @@ def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, note
     if not tasks:
         return sorted(results, key=lambda r: (r.assignment, r.student))
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
-        template = pathlib.Path(scratch) / "template.db"
-        _structure_db(root, sorted({a for _, a in tasks}), template)
         _ensure_structure(root, config, sorted({a for _, a in tasks}), scratch)
-        settings = task.Settings(timeout, memory_mb, notebook_timeout, sandbox)
-        courses = {a: task.course_of(root, a, template.read_bytes()) for a in sorted({a for _, a in tasks})}
+        settings = task.Settings(timeout, memory_mb, notebook_timeout, sandbox, full)
+        courses = {a: task.course_of(root, a, structure(root, a)) for a in sorted({a for _, a in tasks})}
         work, keys, ungradable = [], {}, []
         from nbgrader.api import Gradebook
         with Gradebook(config.CourseDirectory.db_url, config.CourseDirectory.course_id) as gb:
@@ -470,9 +504,18 @@ def export_rows(root, db_url=None):
 
 @contextlib.contextmanager
 def temporary_course(root, assignment):
-    """A throwaway copy of one assignment's course, for checking one notebook."""
+    """A throwaway copy of one assignment's course, for checking one notebook: its
+    sources, its release's other files, its structure (built once, ``structure``) as the
+    gradebook and as the copy's own build, so that nothing is generated again."""
+    root = pathlib.Path(root)
+    built = structure(root, assignment)
     with tempfile.TemporaryDirectory(prefix="check-") as tmp:
         tmp = pathlib.Path(tmp)
-        shutil.copy(pathlib.Path(root) / "nbgrader_config.py", tmp / "nbgrader_config.py")
-        shutil.copytree(pathlib.Path(root) / "solutions" / assignment, tmp / "solutions" / assignment)
+        shutil.copy(root / "nbgrader_config.py", tmp / "nbgrader_config.py")
+        shutil.copytree(root / "solutions" / assignment, tmp / "solutions" / assignment)
+        if (root / "course" / assignment).is_dir():
+            shutil.copytree(root / "course" / assignment, tmp / "course" / assignment)
+        (tmp / BUILDS).mkdir(parents=True)
+        (tmp / BUILDS / f"{assignment}-{_build_key(tmp, assignment)}.db").write_bytes(built)
+        (tmp / "gradebook.db").write_bytes(built)
         yield tmp

@@ -50,6 +50,7 @@ class Settings:
     memory_mb: int = 4096          # per kernel
     notebook_timeout: float = 600  # seconds for a whole notebook
     sandbox: str = "require"
+    full: bool = False             # run every cell, not only those grading needs (grader/skipping.py)
 
 
 @dataclass(frozen=True)
@@ -254,6 +255,7 @@ def _grade(task):
             "TrustedExecute.notebook_timeout": settings.notebook_timeout,
             "TrustedExecute.memory_mb": settings.memory_mb,
             "TrustedExecute.sandbox": settings.sandbox,
+            "RebuildFromSource.full": settings.full,
             "TrustedExecute.kernel_log": str(_scratch() / f"kernels-{os.getpid()}.log"),
             "CourseDirectory.submitted_directory": str(stage),
             "CourseDirectory.autograded_directory": str(work / "autograded")})

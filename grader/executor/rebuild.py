@@ -5,7 +5,8 @@ the student.
 (nbgrader_config.py). From the instructor's source notebook (solutions/) and the
 gradebook it builds the notebook to run: every cell, its order, its metadata and tags,
 the hidden tests and the kernelspec are the instructor's (cells the instructor tagged
-``skip-when-grading`` run as a comment: grader/skipping.py); the source of each answer
+``skip-when-grading``, and unless ``full`` every cell no grade depends on, run as a
+comment: grader/skipping.py); the source of each answer
 cell (nbgrader ``solution``, found by grade_id) is the student's, or the released stub
 when the student deleted it. Everything else in the submission (edited or deleted
 test cells, changed metadata or tags such as ``skip-execution``, extra cells, edited
@@ -30,6 +31,7 @@ from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
+from traitlets import Bool
 
 from grader import skipping
 
@@ -65,6 +67,8 @@ def _plural(n, word):
 
 
 class RebuildFromSource(NbGraderPreprocessor):
+    full = Bool(False, help="Run every cell; by default only the cells grading needs "
+                            "(grader/skipping.py)").tag(config=True)
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
@@ -145,6 +149,11 @@ class RebuildFromSource(NbGraderPreprocessor):
                     ([f"{_plural(len(code_extra), 'code cell')} added"] if code_extra else [])
             NOTES.append(("note", f"{' and '.join(parts)}: not graded (only answer cells count; put helpers "
                                   f"inside the answer cell that uses them)"))
+        if not self.full:   # only what a grade can depend on runs (the answers are in by now)
+            runs = skipping.plan(out)
+            for i, cell in enumerate(out):
+                if cell.cell_type == "code" and i not in runs:
+                    cell.source = skipping.SKIPPED_SOURCE
         return out
 
     def _compare_metadata(self, gid, cell, mine):
