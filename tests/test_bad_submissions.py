@@ -185,8 +185,11 @@ def test_feedback_shows_messages_but_no_hidden_tests_or_guard(graded):
     assert "EMA" in pages["tests-edited"] or "momentum_step" in pages["tests-edited"]
 
 
-def test_the_class_on_a_dask_cluster_gets_the_same_grades_and_summary(graded, tmp_path):
-    """Every bad submission again, on two `dask worker` processes (tests/dask_cluster.py)."""
+def test_the_class_on_a_dask_cluster_with_every_cell_gets_the_same_grades_and_summary(graded, tmp_path):
+    """Every bad submission again, on two `dask worker` processes (tests/dask_cluster.py),
+    and with ``--full``: every cell runs, not only those grading needs (grader/skipping.py).
+    One run proves both (the cluster and one machine agree in test_cli and test_cluster
+    with the same cells run; here a difference from either would show)."""
     root, run, rows = graded
     again = tmp_path / "course"
     shutil.copytree(root, again, ignore=shutil.ignore_patterns("autograded", "feedback", ".grader", "*.db"))
@@ -195,7 +198,7 @@ def test_the_class_on_a_dask_cluster_gets_the_same_grades_and_summary(graded, tm
     with cluster(tmp_path / "cluster", env()) as c:
         on_cluster = grader_cmd(again, "autograde", "--cluster", c.address, "--timeout", str(TIMEOUT),
                                 "--notebook-timeout", str(NOTEBOOK_TIMEOUT), "--memory", str(MEMORY_MB),
-                                "--roster-only")
+                                "--roster-only", "--full")
     assert on_cluster.returncode == run.returncode, on_cluster.stdout + on_cluster.stderr
     assert same_summary(on_cluster.stdout) == same_summary(run.stdout)
     export = grader_cmd(again, "export")

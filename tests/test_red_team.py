@@ -520,3 +520,22 @@ def test_the_gradebook_holds_only_what_the_run_decided(red):
         if "/" in shown:
             assert float(shown.split("/")[0]) == _score(red, a.name), f"{a.name}: summary {shown}, export " \
                                                                       f"{_score(red, a.name)}"
+
+
+def test_every_attack_gets_the_same_grades_when_every_cell_runs(red, tmp_path):
+    """The class graded again with ``--full`` (every cell, not only the cells grading
+    needs: grader/skipping.py), in a copy of the course as it was handed in: the
+    gradebook export is the same. Last in the module: the fixture's teardown stops
+    whatever this run's attacks leave behind, as for the first run."""
+    again = tmp_path / "course"
+    shutil.copytree(red.root, again, symlinks=True,
+                    ignore=shutil.ignore_patterns("autograded", "feedback", ".grader", "gradebook.db*"))
+    run = _grader(again, "autograde", "--jobs", str(JOBS), "--timeout", str(TIMEOUT), "--notebook-timeout",
+                  str(NOTEBOOK_TIMEOUT), "--memory", str(MEMORY_MB), "--full",
+                  extra_env={"GRADER_UID_BASE": str(UID_BASE)})
+    assert run.returncode == red.returncode, run.stdout[-3000:] + run.stderr[-3000:]
+    export = _grader(again, "export")
+    rows = {r["student"]: r for r in csv.DictReader(io.StringIO(export.stdout))}
+    differ = [f"{s}: {rows.get(s)} with every cell, {red.rows.get(s)} with the cells grading needs"
+              for s in sorted(set(rows) | set(red.rows)) if rows.get(s) != red.rows.get(s)]
+    assert not differ, "\n".join(differ)
