@@ -3,6 +3,12 @@ autograde --jobs N`, on the same synthetic class, with the grades compared.
 
     .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--jobs 2] [--assignments 06_practice ...]
     .venv/bin/python benchmarks/autograde_speed.py --baseline REV [--rounds 2]
+    .venv/bin/python benchmarks/autograde_speed.py --versus-full [--rounds 2]
+
+``--versus-full``: `grader autograde --jobs N` running only the cells grading needs (the
+default, grader/skipping.py) against the same with ``--full`` (every cell), in turns, on
+the same submissions; prints seconds per submission, the ratio and whether the grades
+are the same. Plain nbgrader is not run then.
 
 The class: ``--students`` submissions spread evenly over every released assignment,
 cycling through each assignment's catalogue of submissions in tests/submissions/
@@ -91,14 +97,14 @@ def plain_nbgrader(root):
     return time.perf_counter() - start
 
 
-def parallel(root, jobs, db, tree=ROOT, pythonpath=None):
+def parallel(root, jobs, db, tree=ROOT, pythonpath=None, extra=()):
     shutil.rmtree(root / "autograded", ignore_errors=True)
     with_db = pathlib.Path(db.replace("sqlite:///", ""))
     if with_db.exists():
         with_db.unlink()
     start = time.perf_counter()
-    run([sys.executable, "-m", "grader", "--root", str(root), "autograde", "--jobs", str(jobs), "--db", db],
-        cwd=tree, pythonpath=pythonpath)
+    run([sys.executable, "-m", "grader", "--root", str(root), "autograde", "--jobs", str(jobs), "--db", db,
+         *extra], cwd=tree, pythonpath=pythonpath)
     return time.perf_counter() - start
 
 
@@ -139,6 +145,26 @@ def against_baseline(args):
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)], capture_output=True)
 
 
+def versus_full(args):
+    """Only the cells grading needs against every cell (--full), in turns."""
+    import statistics
+    with tempfile.TemporaryDirectory(prefix="bench-full-") as tmp:
+        root = pathlib.Path(tmp)
+        per = build_class(root, args.students)
+        n = args.students
+        print(f"{n} submissions: " + ", ".join(f"{a} x{k}" for a, k in per.items()))
+        ratios = []
+        for r in range(args.rounds):
+            full = parallel(root, args.jobs, f"sqlite:///{root / 'full.db'}", extra=("--full",))
+            needed = parallel(root, args.jobs, f"sqlite:///{root / 'needed.db'}")
+            a, b = scores(f"sqlite:///{root / 'full.db'}"), scores(f"sqlite:///{root / 'needed.db'}")
+            ratios.append(needed / full)
+            print(f"round {r + 1}: --full {full / n:5.2f} s per submission   needed cells only {needed / n:5.2f} s "
+                  f"per submission   ratio {needed / full:.3f}   identical grades: {a == b and len(a) > 0} "
+                  f"({len(a)} graded cells)", flush=True)
+        print(f"median ratio needed/full: {statistics.median(ratios):.3f} over {len(ratios)} rounds")
+
+
 def cost_split(assignment):
     """Seconds of one graded run of the solution notebook (hidden tests included):
     kernel start, the first (imports) cell, the graded test cells, the rest. (A plain
@@ -170,13 +196,19 @@ def main():
     parser.add_argument("--students", type=int, default=40)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--baseline", help="a git revision to compare this tree's autograde with")
-    parser.add_argument("--rounds", type=int, default=2, help="with --baseline: turns of each")
+    parser.add_argument("--rounds", type=int, default=2, help="with --baseline or --versus-full: turns of each")
+    parser.add_argument("--versus-full", action="store_true",
+                        help="time the default (only the cells grading needs) against --full")
     parser.add_argument("--assignments", nargs="+", choices=ASSIGNMENTS, help="only these (default: all)")
     args = parser.parse_args()
     if args.assignments:
         SELECTED[:] = args.assignments
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if args.versus_full:
+        versus_full(args)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
     if args.baseline:
         against_baseline(args)
         print(f"load average after: {os.getloadavg()[0]:.2f}")

@@ -38,6 +38,7 @@ def _bin_on_path():
 
 def load_config(root, db_url=None, **overrides):
     from traitlets.config.loader import PyFileConfigLoader
+    _bin_on_path()   # a new gradebook, opened by any caller of the config, runs alembic
     config = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
     config.CourseDirectory.root = str(root)
     if db_url:

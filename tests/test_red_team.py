@@ -212,12 +212,13 @@ class Sampler:
 
 def _snapshot(root):
     """relative path -> content hash (symlinks by their target) of every file of the
-    course except what grading writes: autograded/, feedback/, the gradebook and the
-    command's own records of what it finished (.grader/graded/, grader/records.py)."""
+    course except what grading writes: autograded/, feedback/, the gradebook, the
+    command's own records of what it finished (.grader/graded/, grader/records.py) and
+    the assignment's structure it built (.grader/build/, grader.pipeline.structure)."""
     out = {}
     for p in sorted(root.rglob("*")):
         rel = p.relative_to(root)
-        records = rel.parts[:2] in ((".grader",), (".grader", "graded"))
+        records = rel.parts[:2] in ((".grader",), (".grader", "graded"), (".grader", "build"))
         if rel.parts[0] in ("autograded", "feedback") or records or rel.name.startswith("gradebook.db"):
             continue
         if p.is_symlink():

@@ -114,3 +114,23 @@ def test_a_process_with_other_grading_software_refuses_the_task(tiny_course, tmp
         assert "another version of the grading software" in outcome.result.reason
         assert task.software_version() in outcome.result.reason
     assert task.grade(dataclasses.replace(job, version=task.software_version())).result.ok
+
+
+def test_an_assignments_structure_is_built_once_per_version_of_its_sources(tiny_course, monkeypatch):
+    """check and autograde take the structure from .grader/build/: generate_assignment
+    runs when the sources change, not on every call."""
+    built = []
+    real = pipeline._structure_db
+    monkeypatch.setattr(pipeline, "_structure_db", lambda *a: (built.append(a[1]), real(*a))[1])
+    first = pipeline.structure(tiny_course, A)
+    assert pipeline.structure(tiny_course, A) == first and built == [[A]]
+    source = tiny_course / "solutions" / A / NB
+    nb = nbformat.read(source, as_version=4)
+    nb.cells[0].source += "\n\nEdited."
+    nbformat.write(nb, source)
+    pipeline.structure(tiny_course, A)
+    assert built == [[A], [A]]
+    assert len(list((tiny_course / pipeline.BUILDS).glob(f"{A}-*.db"))) == 1, "the old build was not removed"
+    with pipeline.temporary_course(tiny_course, A) as tmp:   # a check's course: built already
+        assert pipeline.structure(tmp, A) and built == [[A], [A]]
+        assert (tmp / "gradebook.db").read_bytes() == pipeline.structure(tiny_course, A)
