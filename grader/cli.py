@@ -234,6 +234,10 @@ def cmd_check(args):
     return 0 if result.score == result.max_score else 1
 
 
+FULL_HELP = ("run every cell of the notebook, not only the cells grading needs (the answers, the tests, the "
+             "setup and the cells they use: grader/skipping.py); the grades are the same")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m grader", description=__doc__.splitlines()[0])
     parser.add_argument("--root", default=os.environ.get("COURSE_ROOT", str(ROOT)),
@@ -278,9 +282,7 @@ def main(argv=None):
     p.add_argument("--roster-only", action="store_true",
                    help="grade only students already in the gradebook (nbgrader db student import); "
                         "report the others as unknown")
-    p.add_argument("--full", action="store_true",
-                   help="run every cell of the notebook, not only the cells grading needs (the answers, the "
-                        "tests, the setup and the cells they use: grader/skipping.py); the grades are the same")
+    p.add_argument("--full", action="store_true", help=FULL_HELP)
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", help="HTML feedback for every graded submission")
@@ -298,9 +300,7 @@ def main(argv=None):
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
     p.add_argument("--notebook-timeout", type=int, default=600, help="seconds for the whole notebook")
     p.add_argument("--memory", type=int, default=4096, help="memory limit for the kernel in MB")
-    p.add_argument("--full", action="store_true",
-                   help="run every cell of the notebook, not only the cells grading needs (the answers, the "
-                        "tests, the setup and the cells they use: grader/skipping.py); the grades are the same")
+    p.add_argument("--full", action="store_true", help=FULL_HELP)
     p.set_defaults(func=cmd_check)
 
     args = parser.parse_args(argv)
