@@ -4,11 +4,13 @@ autograde --jobs N`, on the same synthetic class, with the grades compared.
     .venv/bin/python benchmarks/autograde_speed.py [--students 40] [--jobs 2] [--assignments 06_practice ...]
     .venv/bin/python benchmarks/autograde_speed.py --baseline REV [--rounds 2]
     .venv/bin/python benchmarks/autograde_speed.py --versus-full [--rounds 2]
+    .venv/bin/python benchmarks/autograde_speed.py --versus-cold [--rounds 2]
 
 ``--versus-full``: `grader autograde --jobs N` running only the cells grading needs (the
 default, grader/skipping.py) against the same with ``--full`` (every cell), in turns, on
 the same submissions; prints seconds per submission, the ratio and whether the grades
-are the same. Plain nbgrader is not run then.
+are the same. Plain nbgrader is not run then. ``--versus-cold``: the same race, warm
+kernels (the default, grader/executor/warm.py) against ``--cold``.
 
 The class: ``--students`` submissions spread evenly over every released assignment,
 cycling through each assignment's catalogue of submissions in tests/submissions/
@@ -145,24 +147,24 @@ def against_baseline(args):
             subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(wt)], capture_output=True)
 
 
-def versus_full(args):
-    """Only the cells grading needs against every cell (--full), in turns."""
+def versus(args, flag, theirs, ours):
+    """The default against the same with ``flag`` (--full, --cold), in turns."""
     import statistics
-    with tempfile.TemporaryDirectory(prefix="bench-full-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="bench-versus-") as tmp:
         root = pathlib.Path(tmp)
         per = build_class(root, args.students)
         n = args.students
         print(f"{n} submissions: " + ", ".join(f"{a} x{k}" for a, k in per.items()))
         ratios = []
         for r in range(args.rounds):
-            full = parallel(root, args.jobs, f"sqlite:///{root / 'full.db'}", extra=("--full",))
-            needed = parallel(root, args.jobs, f"sqlite:///{root / 'needed.db'}")
-            a, b = scores(f"sqlite:///{root / 'full.db'}"), scores(f"sqlite:///{root / 'needed.db'}")
-            ratios.append(needed / full)
-            print(f"round {r + 1}: --full {full / n:5.2f} s per submission   needed cells only {needed / n:5.2f} s "
-                  f"per submission   ratio {needed / full:.3f}   identical grades: {a == b and len(a) > 0} "
-                  f"({len(a)} graded cells)", flush=True)
-        print(f"median ratio needed/full: {statistics.median(ratios):.3f} over {len(ratios)} rounds")
+            other = parallel(root, args.jobs, f"sqlite:///{root / 'other.db'}", extra=(flag,))
+            default = parallel(root, args.jobs, f"sqlite:///{root / 'default.db'}")
+            a, b = scores(f"sqlite:///{root / 'other.db'}"), scores(f"sqlite:///{root / 'default.db'}")
+            ratios.append(default / other)
+            print(f"round {r + 1}: {theirs} ({flag}) {other / n:5.2f} s per submission   {ours} (the default) "
+                  f"{default / n:5.2f} s per submission   ratio {default / other:.3f}   identical grades: "
+                  f"{a == b and len(a) > 0} ({len(a)} graded cells)", flush=True)
+        print(f"median ratio default/{flag}: {statistics.median(ratios):.3f} over {len(ratios)} rounds")
 
 
 def cost_split(assignment):
@@ -199,14 +201,19 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="with --baseline or --versus-full: turns of each")
     parser.add_argument("--versus-full", action="store_true",
                         help="time the default (only the cells grading needs) against --full")
+    parser.add_argument("--versus-cold", action="store_true",
+                        help="time the default (warm kernels) against --cold")
     parser.add_argument("--assignments", nargs="+", choices=ASSIGNMENTS, help="only these (default: all)")
     args = parser.parse_args()
     if args.assignments:
         SELECTED[:] = args.assignments
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
-    if args.versus_full:
-        versus_full(args)
+    if args.versus_full or args.versus_cold:
+        if args.versus_full:
+            versus(args, "--full", "every cell", "the cells grading needs")
+        if args.versus_cold:
+            versus(args, "--cold", "cold kernels", "warm kernels")
         print(f"load average after: {os.getloadavg()[0]:.2f}")
         return
     if args.baseline:

@@ -1,13 +1,15 @@
 """The self-check's speed: `python -m grader check` on a complete notebook of each
 lesson (the reference answers in the released notebook), running only the cells grading
-needs (the default) against every cell (--full), in turns, in one run.
+needs with warm kernels (the default) against every cell (--full) and against kernels
+started cold (--cold), in turns, in one run.
 
     .venv/bin/python benchmarks/check_speed.py [--rounds 3] [--assignments 01_momentum ...]
 
 Before timing, one check per lesson builds its structure (.grader/build/, once per
 version of the sources); the figures are the checks after that, as a self-learner who
 checks again and again gets them. Prints the median wall seconds of each and the ratio
-per lesson, and the score of every check (full marks expected).
+per lesson (default/--full, default/--cold), and the score of every check (full marks
+expected).
 """
 import argparse
 import os
@@ -46,18 +48,18 @@ def main():
             nb = pathlib.Path(tmp) / a / released.name
             fill(released, solution_code(a), nb)
             first, _ = check(nb)
-            times = {"needed": [], "full": []}
+            times = {"needed": [], "full": [], "cold": []}
             totals = set()
             for _ in range(args.rounds):
-                for kind, extra in (("needed", ()), ("full", ("--full",))):
+                for kind, extra in (("needed", ()), ("full", ("--full",)), ("cold", ("--cold",))):
                     seconds, total = check(nb, *extra)
                     times[kind].append(seconds)
                     totals.add(total)
-            needed, full = statistics.median(times["needed"]), statistics.median(times["full"])
+            needed, full, cold = (statistics.median(times[k]) for k in ("needed", "full", "cold"))
             rows.append((a, first, needed, full))
             print(f"{a:14s} first check {first:5.1f} s   then {needed:5.1f} s (max {max(times['needed']):5.1f})"
-                  f"   --full {full:5.1f} s   ratio {needed / full:.2f}   {' / '.join(sorted(totals))}",
-                  flush=True)
+                  f"   --full {full:5.1f} s (ratio {needed / full:.2f})   --cold {cold:5.1f} s (ratio "
+                  f"{needed / cold:.2f})   {' / '.join(sorted(totals))}", flush=True)
         worst = max(r[2] for r in rows)
         print(f"slowest check (median): {worst:.1f} s (goal: at most 5 s)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")

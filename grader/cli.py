@@ -133,7 +133,7 @@ def cmd_autograde(args):
                                      new_students=not args.roster_only,
                                      sandbox="off" if args.no_sandbox else "require",
                                      cluster=args.cluster, force=args.force,
-                                     cluster_timeout=args.cluster_timeout, full=args.full)
+                                     cluster_timeout=args.cluster_timeout, full=args.full, warm=not args.cold)
     except ClusterError as e:
         lost, results = e, getattr(e, "results", [])
     bar.close()
@@ -215,7 +215,7 @@ def cmd_check(args):
         [result] = pipeline.autograde(tmp, jobs=1, timeout=args.timeout, memory_mb=args.memory,
                                       db_url=f"sqlite:///{tmp / 'gradebook.db'}",
                                       notebook_timeout=args.notebook_timeout,
-                                      sandbox="off" if why else "require", full=args.full)
+                                      sandbox="off" if why else "require", full=args.full, warm=not args.cold)
         graded = tmp / "autograded" / "you" / assignment / notebook.name
         messages = _messages(graded) if graded.exists() else {}
     if not result.ok:
@@ -234,6 +234,8 @@ def cmd_check(args):
     return 0 if result.score == result.max_score else 1
 
 
+COLD_HELP = ("start every kernel cold, importing numpy, torch and the rest itself, instead of forking it from "
+             "a template that did (grader/executor/warm.py; as root only); the grades are the same")
 FULL_HELP = ("run every cell of the notebook, not only the cells grading needs (the answers, the tests, the "
              "setup and the cells they use: grader/skipping.py); the grades are the same")
 
@@ -283,6 +285,7 @@ def main(argv=None):
                    help="grade only students already in the gradebook (nbgrader db student import); "
                         "report the others as unknown")
     p.add_argument("--full", action="store_true", help=FULL_HELP)
+    p.add_argument("--cold", action="store_true", help=COLD_HELP)
     p.set_defaults(func=cmd_autograde)
 
     p = sub.add_parser("feedback", help="HTML feedback for every graded submission")
@@ -301,6 +304,7 @@ def main(argv=None):
     p.add_argument("--notebook-timeout", type=int, default=600, help="seconds for the whole notebook")
     p.add_argument("--memory", type=int, default=4096, help="memory limit for the kernel in MB")
     p.add_argument("--full", action="store_true", help=FULL_HELP)
+    p.add_argument("--cold", action="store_true", help=COLD_HELP)
     p.set_defaults(func=cmd_check)
 
     args = parser.parse_args(argv)

@@ -178,8 +178,11 @@ def _structure_db(root, assignments, path):
             raise RuntimeError(f"cannot build the gradebook structure of {a}:\n{result.get('error')}")
 
 
-def _init_worker(scratch):
+def _init_worker(scratch, sandboxed=True):
     task.use_scratch(scratch)   # (task.grade quiets nbgrader's SQLAlchemy warnings itself)
+    if sandboxed:
+        from grader.executor import warm
+        warm.prestart()   # the warm-kernel template imports while the worker reads its first task
 
 
 def expected_notebooks(root, assignment):
@@ -298,7 +301,7 @@ def _roster(config):
 
 def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_url=None,
               progress=None, notebook_timeout=600, new_students=True, sandbox="require",
-              cluster=None, force=False, cluster_timeout=30, full=False):
+              cluster=None, force=False, cluster_timeout=30, full=False, warm=True):
     """Grade every submission under ``submitted`` (default: root/submitted). Returns Results.
 
     ``new_students=False``: only students already in the gradebook (a roster imported
@@ -307,13 +310,15 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
     local processes (grader/engines.py). A submission graded by an earlier run, with
     nothing it depends on changed since, is not graded again unless ``force``
     (grader/records.py). ``full``: run every cell of each notebook, not only those grading
-    needs (grader/skipping.py). When the cluster's scheduler cannot be reached or goes away,
-    ``engines.ClusterError`` is raised with ``.results``, what was finished (and saved)."""
+    needs (grader/skipping.py). ``warm=False``: every kernel starts cold, not forked from a
+    template that did the imports (grader/executor/warm.py). When the cluster's scheduler
+    cannot be reached or goes away, ``engines.ClusterError`` is raised with ``.results``,
+    what was finished (and saved)."""
     from grader import engines
     client = engines.connect(cluster, cluster_timeout) if cluster else None
     try:
         return _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout,
-                          new_students, sandbox, client, force, full)
+                          new_students, sandbox, client, force, full, warm)
     finally:
         if client is not None:
             with contextlib.suppress(Exception):
@@ -321,7 +326,7 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
 
 
 def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout, new_students,
-               sandbox, client, force, full=False):
+               sandbox, client, force, full=False, warm=True):
     from grader import engines, records
     root = pathlib.Path(root).resolve()
     submitted = pathlib.Path(submitted or root / "submitted").resolve()
@@ -351,7 +356,7 @@ def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, note
         return sorted(results, key=lambda r: (r.assignment, r.student))
     with tempfile.TemporaryDirectory(prefix="grader-") as scratch:
         _ensure_structure(root, config, sorted({a for _, a in tasks}), scratch)
-        settings = task.Settings(timeout, memory_mb, notebook_timeout, sandbox, full)
+        settings = task.Settings(timeout, memory_mb, notebook_timeout, sandbox, full, warm)
         courses = {a: task.course_of(root, a, structure(root, a)) for a in sorted({a for _, a in tasks})}
         work, keys, ungradable = [], {}, []
         from nbgrader.api import Gradebook
@@ -379,7 +384,8 @@ def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, note
             # a worker process that dies takes its task with it: after a long silence the
             # parent gives up on the rest instead of waiting forever
             outcomes = engines.local(work, max(1, min(jobs or os.cpu_count() or 1, len(work))),
-                                     _init_worker, (scratch,), stall=notebook_timeout * 1.5 + 300)
+                                     _init_worker, (scratch, warm and sandbox != "off"),
+                                     stall=notebook_timeout * 1.5 + 300)
         try:
             for outcome in outcomes:
                 result = outcome.result

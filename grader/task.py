@@ -51,6 +51,7 @@ class Settings:
     notebook_timeout: float = 600  # seconds for a whole notebook
     sandbox: str = "require"
     full: bool = False             # run every cell, not only those grading needs (grader/skipping.py)
+    warm: bool = True              # kernels forked from a template that did the imports (grader/executor/warm.py)
 
 
 @dataclass(frozen=True)
@@ -256,6 +257,7 @@ def _grade(task):
             "TrustedExecute.memory_mb": settings.memory_mb,
             "TrustedExecute.sandbox": settings.sandbox,
             "RebuildFromSource.full": settings.full,
+            "TrustedExecute.warm": settings.warm,
             "TrustedExecute.kernel_log": str(_scratch() / f"kernels-{os.getpid()}.log"),
             "CourseDirectory.submitted_directory": str(stage),
             "CourseDirectory.autograded_directory": str(work / "autograded")})

@@ -29,10 +29,11 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.v4 import new_output
 from nbgrader import utils
 from nbgrader.preprocessors import Execute, LimitOutput
-from traitlets import Integer, Unicode
+from traitlets import Bool, Integer, Unicode
 
 from gradeclient import SOCKET_ENV
 from grader.executor import sandbox as sandboxing
+from grader.executor import warm
 from grader.executor.verdicts import VerdictServer, clean, plan
 
 NOTICE_UNSANDBOXED = "notice: no sandbox here ({why}); the notebook runs unprotected, as your own user."
@@ -56,14 +57,21 @@ def _socket_friendly_tmp():
 
 class SandboxedKernelManager(AsyncKernelManager):
     """A kernel manager whose kernel runs in ``self.box`` (a sandbox.Sandbox, or None
-    for an unsandboxed kernel limited by prlimit alone)."""
+    for an unsandboxed kernel limited by prlimit alone). With a ``template``
+    (grader/executor/warm.py) the sandbox starts with a stub and the kernel is forked
+    into it from the template, its imports done; else the kernel starts cold in it."""
 
     box = None
     limits = None
+    template = None
+    _info = None
 
     def format_kernel_cmd(self, extra_arguments=None):
         cmd = super().format_kernel_cmd(extra_arguments)
         if self.box is not None:
+            if self.template is not None:
+                self._info = os.pipe()   # bubblewrap tells the sandbox's pid on it
+                return self.box.wrap(warm.STUB, info_fd=self._info[1])
             return self.box.wrap(cmd)
         lim = self.limits or sandboxing.Limits()
         return ["/usr/bin/prlimit", f"--as={lim.memory_mb << 20}", f"--cpu={lim.cpu_seconds}", "--core=0",
@@ -76,7 +84,38 @@ class SandboxedKernelManager(AsyncKernelManager):
             kw["pass_fds"] = tuple(self.box.fds)
             self.box.unseal()   # the connection file exists now: the kernel must read it
             kw.pop("cwd", None)
+            if self.template is not None and self._info is not None:
+                return await self._launch_warm(kernel_cmd, kw)
         return await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    async def _launch_warm(self, stub_cmd, kw):
+        info_r, info_w = self._info
+        self._info = None
+        alive_r, alive_w = os.pipe()   # the kernel holds the only writer: the stub ends with it
+        ready_r, ready_w = os.pipe()   # the stub says it runs: the sandbox is all set up
+        stderr, stdout = kw.get("stderr"), kw.get("stdout")
+        err_fd = stderr.fileno() if hasattr(stderr, "fileno") else None
+        kw.update(stdin=alive_r, stdout=ready_w, pass_fds=(*kw["pass_fds"], info_w))
+        try:
+            await super()._async_launch_kernel(stub_cmd, **kw)
+        finally:
+            for fd in (alive_r, info_w, ready_w):
+                os.close(fd)
+        try:
+            warm.enter(self.box, self.template, self.connection_file, info_r, ready_r, alive_w, err_fd)
+        except warm.TemplateFailed as e:
+            self.log.warning("%s: this kernel starts cold", e)
+            warm.failed(self.template)
+            self.template = None
+            with contextlib.suppress(Exception):
+                self.provisioner.process.kill()
+                self.provisioner.process.wait(10)
+            cmd = self.box.wrap(super().format_kernel_cmd())
+            kw.update(stdin=subprocess.DEVNULL, stdout=stdout)
+            kw["pass_fds"] = tuple(self.box.fds)
+            await super()._async_launch_kernel(cmd, **kw)
+        finally:
+            os.close(alive_w)
 
 
 class TrustedExecute(Execute):
@@ -94,6 +133,8 @@ class TrustedExecute(Execute):
     memory_mb = Integer(4096, help="Address space per kernel process, MB.").tag(config=True)
     disk_mb = Integer(512, help="All a kernel may write, MB (its tmpfs).").tag(config=True)
     processes = Integer(128, help="Processes and threads a kernel may run at once.").tag(config=True)
+    warm = Bool(True, help="Fork each kernel from a template that has done the imports (grader/executor/warm.py); "
+                           "False: every kernel starts cold.").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
@@ -157,6 +198,8 @@ class TrustedExecute(Execute):
         km.limits = sandboxing.Limits(memory_mb=self.memory_mb, cpu_seconds=self.notebook_timeout + 60,
                                       processes=self.processes, disk_mb=self.disk_mb)
         km.box = self._make_box(km.limits)
+        if self.warm and km.box is not None and km.box.uid is not None:
+            km.template = warm.template()
         return km
 
     def _make_box(self, limits):
@@ -225,10 +268,11 @@ class TrustedExecute(Execute):
         box = getattr(self.km, "box", None) if self.km is not None else None
         if box is not None and box.uid is not None:
             left = sandboxing.processes_of(box.uid)
-            if len(left) > 1:   # the kernel itself is one of them
+            own = 2 if self.km.template is not None else 1   # the kernel (and a warm kernel's stub)
+            if len(left) > own:
                 from grader.executor.rebuild import NOTES
-                NOTES.append(("note", f"the notebook left {len(left) - 1} process"
-                                      f"{'es' * (len(left) > 2)} running: ended with its sandbox"))
+                NOTES.append(("note", f"the notebook left {len(left) - own} process"
+                                      f"{'es' * (len(left) > own + 1)} running: ended with its sandbox"))
         await super()._async_cleanup_kernel()
 
     _cleanup_kernel = run_sync(_async_cleanup_kernel)

@@ -233,14 +233,27 @@ class Sandbox:
         ro = self.readonly_paths()
         return [d] if d is not None and any(q in d.parents for q in ro) else []
 
-    def wrap(self, cmd, probe=False):
+    def wrap(self, cmd, probe=False, info_fd=None):
+        """The command line running ``cmd`` in this sandbox. ``info_fd``: a descriptor
+        bubblewrap writes the sandbox's process id to (the warm kernels enter it)."""
         args = [BWRAP, "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session"]
         if self.uid is None and os.geteuid() != 0:
             args.append("--unshare-user")
+        if info_fd is not None:
+            args += ["--info-fd", str(info_fd)]
+        args += self.filesystem() + ["--chdir", self.cwd, "--clearenv"]
+        for k, v in self.environment().items():
+            args += ["--setenv", k, str(v)]
+        # as an ordinary user RLIMIT_NPROC would count all of that user's processes
+        return args + ["--"] + self.limit_command() + list(cmd)
+
+    def filesystem(self):
+        """bubblewrap's arguments for the file system the kernel sees (the module's
+        docstring says what it holds)."""
         ro = self.readonly_paths()
         # the writable tmpfs first: the folders leading to the bound paths may lie in /tmp
-        args += ["--size", str(self.limits.disk_mb << 20), "--tmpfs", "/tmp", "--chmod", "1777", "/tmp"]
+        args = ["--size", str(self.limits.disk_mb << 20), "--tmpfs", "/tmp", "--chmod", "1777", "/tmp"]
         parents = sorted({str(a) for p in ro + [pathlib.Path(self.workdir)] for a in p.parents
                           if str(a) not in ("/", "/tmp")}, key=len)
         for d in parents:
@@ -267,20 +280,32 @@ class Sandbox:
             fd = os.open(src, os.O_RDONLY)
             self.fds.append(fd)
             args += ["--perms", "0666", "--file", str(fd), dest]
+        return args
+
+    def environment(self):
+        """The kernel's whole environment: a handful of variables, none of the instructor's."""
         env = {"PATH": f"{pathlib.Path(sys.executable).parent}:/usr/bin:/bin", "HOME": self.home,
                "TMPDIR": "/tmp", "MPLCONFIGDIR": f"{self.home}/.matplotlib", "PYTHONDONTWRITEBYTECODE": "1",
                "PYTHONNOUSERSITE": "1", "JUPYTER_PLATFORM_DIRS": "1"}
         env.update({k: os.environ[k] for k in PASS_ENV if k in os.environ})
         env.update(self.env)
-        args += ["--chdir", self.cwd, "--clearenv"]
-        for k, v in env.items():
-            args += ["--setenv", k, str(v)]
+        return env
+
+    def rlimits(self):
+        """The limits as (resource name, value) pairs, as prlimit sets them."""
         lim = self.limits
-        inner = ["/usr/bin/prlimit", f"--as={lim.memory_mb << 20}", f"--cpu={lim.cpu_seconds}",
-                 f"--nofile={lim.open_files}", f"--fsize={lim.file_mb << 20}", "--core=0"]
+        out = [("RLIMIT_AS", lim.memory_mb << 20), ("RLIMIT_CPU", lim.cpu_seconds),
+               ("RLIMIT_NOFILE", lim.open_files), ("RLIMIT_FSIZE", lim.file_mb << 20), ("RLIMIT_CORE", 0)]
         if self.uid is not None:
-            inner.append(f"--nproc={lim.processes}")
+            out.append(("RLIMIT_NPROC", lim.processes))
+        return out
+
+    def limit_command(self):
+        """prlimit (and setpriv, to the sandbox's user) in front of the command."""
+        flags = {"RLIMIT_AS": "--as", "RLIMIT_CPU": "--cpu", "RLIMIT_NOFILE": "--nofile",
+                 "RLIMIT_FSIZE": "--fsize", "RLIMIT_CORE": "--core", "RLIMIT_NPROC": "--nproc"}
+        inner = ["/usr/bin/prlimit"] + [f"{flags[name]}={value}" for name, value in self.rlimits()]
+        if self.uid is not None:
             inner += ["/usr/bin/setpriv", f"--reuid={self.uid}", f"--regid={self.uid}", "--clear-groups",
                       "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        # as an ordinary user RLIMIT_NPROC would count all of that user's processes
-        return args + ["--"] + inner + list(cmd)
+        return inner
