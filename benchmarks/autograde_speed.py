@@ -5,12 +5,17 @@ autograde --jobs N`, on the same synthetic class, with the grades compared.
     .venv/bin/python benchmarks/autograde_speed.py --baseline REV [--rounds 2]
     .venv/bin/python benchmarks/autograde_speed.py --versus-full [--rounds 2]
     .venv/bin/python benchmarks/autograde_speed.py --versus-cold [--rounds 2]
+    .venv/bin/python benchmarks/autograde_speed.py --split
 
 ``--versus-full``: `grader autograde --jobs N` running only the cells grading needs (the
 default, grader/skipping.py) against the same with ``--full`` (every cell), in turns, on
 the same submissions; prints seconds per submission, the ratio and whether the grades
 are the same. Plain nbgrader is not run then. ``--versus-cold``: the same race, warm
-kernels (the default, grader/executor/warm.py) against ``--cold``.
+kernels (the default, grader/executor/warm.py) against ``--cold``. ``--split``: one
+run with GRADER_TIMINGS set (grader/timings.py): the mean seconds per submission of each
+phase (staging, the rebuild, the kernel's start, the setup cell, the answer cells, the
+test cells and the verdicts inside them, the other cells, nbgrader's own work, reading
+the outputs, and the command's gradebook write).
 
 The class: ``--students`` submissions spread evenly over every released assignment,
 cycling through each assignment's catalogue of submissions in tests/submissions/
@@ -167,6 +172,34 @@ def versus(args, flag, theirs, ours):
         print(f"median ratio default/{flag}: {statistics.median(ratios):.3f} over {len(ratios)} rounds")
 
 
+def time_split(args):
+    """One `grader autograde --jobs N` of the class with GRADER_TIMINGS set: per phase of
+    a submission's grading, the mean seconds per submission (grader/timings.py)."""
+    import json
+    with tempfile.TemporaryDirectory(prefix="bench-split-") as tmp:
+        root = pathlib.Path(tmp)
+        per = build_class(root, args.students)
+        n = args.students
+        print(f"{n} submissions: " + ", ".join(f"{a} x{k}" for a, k in per.items()))
+        log = root / "timings.jsonl"
+        os.environ["GRADER_TIMINGS"] = str(log)
+        try:
+            wall = parallel(root, args.jobs, f"sqlite:///{root / 'split.db'}")
+        finally:
+            del os.environ["GRADER_TIMINGS"]
+        lines = [json.loads(line) for line in log.read_text().splitlines()]
+    totals = {}
+    for line in lines:
+        for phase, seconds in line["phases"].items():
+            totals[phase] = totals.get(phase, 0.0) + seconds
+    task_total = totals.get("the task, in all", 0.0)
+    print(f"\n{n} submissions in {wall:.1f} s wall with --jobs {args.jobs}: {wall / n:.2f} s per submission")
+    print(f"{'phase (a grading worker, then the command)':<72}{'s per submission':>18}{'share':>8}")
+    for phase, seconds in sorted(totals.items(), key=lambda kv: -kv[1]):
+        share = f"{seconds / task_total:7.0%}" if task_total and "command" not in phase else ""
+        print(f"{phase:<72}{seconds / n:18.2f}{share:>8}")
+
+
 def cost_split(assignment):
     """Seconds of one graded run of the solution notebook (hidden tests included):
     kernel start, the first (imports) cell, the graded test cells, the rest. (A plain
@@ -201,6 +234,8 @@ def main():
     parser.add_argument("--rounds", type=int, default=2, help="with --baseline or --versus-full: turns of each")
     parser.add_argument("--versus-full", action="store_true",
                         help="time the default (only the cells grading needs) against --full")
+    parser.add_argument("--split", action="store_true",
+                        help="where a submission's time goes, phase by phase (grader/timings.py)")
     parser.add_argument("--versus-cold", action="store_true",
                         help="time the default (warm kernels) against --cold")
     parser.add_argument("--assignments", nargs="+", choices=ASSIGNMENTS, help="only these (default: all)")
@@ -209,6 +244,10 @@ def main():
         SELECTED[:] = args.assignments
     os.environ["PATH"] = f"{BIN}{os.pathsep}{os.environ['PATH']}"
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+    if args.split:
+        time_split(args)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
     if args.versus_full or args.versus_cold:
         if args.versus_full:
             versus(args, "--full", "every cell", "the cells grading needs")

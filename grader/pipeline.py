@@ -183,6 +183,10 @@ def _init_worker(scratch, sandboxed=True):
     if sandboxed:
         from grader.executor import warm
         warm.prestart()   # the warm-kernel template imports while the worker reads its first task
+    # and the worker meanwhile imports what grading uses (nbgrader, the executor, the checks
+    # with torch) before its first task rather than during it
+    from grader import checks  # noqa: F401
+    from grader.executor import execute, rebuild  # noqa: F401
 
 
 def expected_notebooks(root, assignment):
@@ -406,9 +410,12 @@ def _write_outcome(root, submitted, config, outcome):
     if not outcome.final:
         return False
     result = outcome.result
+    from grader import timings
     try:
-        _write_autograded(root, result, outcome.autograded)
-        _save_grades(root, submitted, config, result)
+        with timings.timed("the gradebook write (the command)"):
+            _write_autograded(root, result, outcome.autograded)
+            _save_grades(root, submitted, config, result)
+        timings.flush(result.student, result.assignment)
     except Exception as e:
         result.ok, result.reason = False, f"saving grades failed: {type(e).__name__}: {e}"
         return False

@@ -217,9 +217,10 @@ def _grade(task):
     import warnings
     warnings.filterwarnings("ignore", module="nbgrader")   # SQLAlchemy 2 warnings inside nbgrader
     warnings.filterwarnings("ignore", message=".*not in session.*")
-    from grader import pipeline
+    from grader import pipeline, timings
     from grader.executor import rebuild
     start = time.perf_counter()
+    timings.reset()
     student, assignment, settings = task.student, task.assignment, task.settings
     if task.version != software_version():
         return Outcome(pipeline.Result(student, assignment, False, 0.0, REFUSED.format(
@@ -261,8 +262,10 @@ def _grade(task):
             "TrustedExecute.kernel_log": str(_scratch() / f"kernels-{os.getpid()}.log"),
             "CourseDirectory.submitted_directory": str(stage),
             "CourseDirectory.autograded_directory": str(work / "autograded")})
+        timings.add("staging the submission and the course", time.perf_counter() - start)
         try:
-            result = pipeline.make_api(config).autograde(assignment, student, force=True, create=True)
+            with timings.timed("nbgrader autograde, in all"):
+                result = pipeline.make_api(config).autograde(assignment, student, force=True, create=True)
             ok = bool(result["success"])
             reason = "" if ok else pipeline._short_error(result.get("error") or result.get("log") or "")
             if not ok:   # the whole story goes to this process's log (a worker's, the operator's)
@@ -275,8 +278,12 @@ def _grade(task):
         out.notes = [text for kind, text in rebuild.NOTES if kind == "note"]
         out.problems = [text for kind, text in rebuild.NOTES if kind == "problem"]
         graded = work / "autograded" / student / assignment
-        if ok:
-            pipeline._read_outputs(out, graded, settings.memory_mb)
-        return Outcome(out, read_files(graded) if graded.is_dir() else {})
+        with timings.timed("reading the outputs"):
+            if ok:
+                pipeline._read_outputs(out, graded, settings.memory_mb)
+            files = read_files(graded) if graded.is_dir() else {}
+        timings.add("the task, in all", time.perf_counter() - start)
+        timings.flush(student, assignment)
+        return Outcome(out, files)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -148,6 +148,7 @@ class TrustedExecute(Execute):
         self._deadline = time.monotonic() + self.notebook_timeout
         self._restarts = 0
         self._dead_from = None
+        self._setup_seen = False
         self._scratch = tempfile.mkdtemp(prefix="grade-", dir=_socket_friendly_tmp())
         os.chmod(self._scratch, 0o711)
         self._sockets = pathlib.Path(self._scratch) / "k"
@@ -246,6 +247,7 @@ class TrustedExecute(Execute):
         return files
 
     async def async_start_new_kernel(self, **kwargs):
+        self._kernel_started = time.perf_counter()
         if self.kernel_log and "stderr" not in kwargs:
             kwargs["stderr"] = open(self.kernel_log, "ab")
             kwargs.setdefault("stdout", subprocess.DEVNULL)
@@ -259,6 +261,9 @@ class TrustedExecute(Execute):
         kc = await super().async_start_new_kernel_client()
         if self.km.box is not None:
             self.km.box.seal()
+        from grader import timings
+        timings.add("the kernel: sandbox and start" + (" (warm: forked)" if self.km.template is not None else
+                                                       " (cold)"), time.perf_counter() - self._kernel_started)
         return kc
 
     start_new_kernel_client = run_sync(async_start_new_kernel_client)
@@ -300,6 +305,14 @@ class TrustedExecute(Execute):
             return cell, resources
         self._where = where
         test = is_test_cell(cell)
+        from grader import timings
+        kind = "test cells" if test else "answer cells" if utils.is_solution(cell) else \
+            "the setup cell" if not getattr(self, "_setup_seen", False) else "other cells"
+        self._setup_seen = True
+        with timings.timed(kind):
+            return self._run_cell(cell, resources, index, where, test)
+
+    def _run_cell(self, cell, resources, index, where, test):
         if test:
             gid = cell.metadata["nbgrader"]["grade_id"]
             self.server.begin_cell(gid, self._plans.get(gid, []), timeout=self._get_timeout(cell))

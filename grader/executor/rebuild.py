@@ -71,6 +71,11 @@ class RebuildFromSource(NbGraderPreprocessor):
                             "(grader/skipping.py)").tag(config=True)
 
     def preprocess(self, nb, resources):
+        from grader import timings
+        with timings.timed("rebuilding the notebook from the source"):
+            return self._preprocess(nb, resources)
+
+    def _preprocess(self, nb, resources):
         info = resources["nbgrader"]
         coursedir = CourseDirectory(config=self.config)
         source_path = os.path.join(coursedir.format_path(coursedir.source_directory, ".", info["assignment"]),

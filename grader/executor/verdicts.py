@@ -291,6 +291,11 @@ class VerdictServer:
             wire.send(conn, {"op": "done"})
 
     def _decide(self, conn, first, item):
+        from grader import timings
+        with timings.timed("the verdicts (the checks, in the grader; part of the test cells)"):
+            return self._verdict(conn, first, item)
+
+    def _verdict(self, conn, first, item):
         from grader import checks
         session = Session(conn, time.monotonic() + self.check_timeout)
         try:
