@@ -35,6 +35,7 @@ print(json.dumps({
     "spoiled": [hasattr(builtins, "spoiled"), numpy.zeros is None, hasattr(sys.modules.get("descentlab"), "spoiled"),
                 *[os.path.exists(p) for p in ("/tmp/spoil", "/tmp/work/spoil", "/tmp/home/spoil")]],
     "random": float(numpy.random.rand()),
+    "torch": [__import__("torch").initial_seed(), float(__import__("torch").rand(1))],
     "cwd": os.getcwd(), "home": os.environ.get("HOME"), "grader": "GRADER_SOCKET" in os.environ,
     "limits": open("/proc/self/limits").read().splitlines()[1:],
 }))
@@ -75,7 +76,9 @@ def test_nothing_passes_from_one_warm_kernel_to_the_next():
     assert first["spoiled"] == [True] * 6, repr(first["spoiled"])
     second = _looked(_run([LOOK]))
     assert second["spoiled"] == [False] * 6, second["spoiled"]
-    assert second["random"] != first["random"]   # each kernel draws its own numbers
+    # each kernel draws its own numbers, as a freshly started one does (numpy and torch
+    # seed themselves from the system's entropy at import; the template imported them once)
+    assert second["random"] != first["random"] and second["torch"] != first["torch"]
 
 
 @needs_warm

@@ -90,7 +90,8 @@ def _become_kernel(req, keep, report):
 
 
 def _reseed():
-    """Every kernel draws its own random numbers, as a freshly started one would
+    """Random numbers as in a freshly started kernel: numpy's global generator and
+    torch's default one seeded from the system's entropy, as each is at a fresh import
     (``random`` reseeds itself after a fork)."""
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
