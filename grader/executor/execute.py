@@ -32,6 +32,7 @@ from nbgrader.preprocessors import Execute, LimitOutput
 from traitlets import Bool, Integer, Unicode
 
 from gradeclient import SOCKET_ENV
+from grader import timings
 from grader.executor import sandbox as sandboxing
 from grader.executor import warm
 from grader.executor.verdicts import VerdictServer, clean, plan
@@ -261,7 +262,6 @@ class TrustedExecute(Execute):
         kc = await super().async_start_new_kernel_client()
         if self.km.box is not None:
             self.km.box.seal()
-        from grader import timings
         timings.add("the kernel: sandbox and start" + (" (warm: forked)" if self.km.template is not None else
                                                        " (cold)"), time.perf_counter() - self._kernel_started)
         return kc
@@ -305,9 +305,8 @@ class TrustedExecute(Execute):
             return cell, resources
         self._where = where
         test = is_test_cell(cell)
-        from grader import timings
         kind = "test cells" if test else "answer cells" if utils.is_solution(cell) else \
-            "the setup cell" if not getattr(self, "_setup_seen", False) else "other cells"
+            "other cells" if self._setup_seen else "the setup cell"
         self._setup_seen = True
         with timings.timed(kind):
             return self._run_cell(cell, resources, index, where, test)

@@ -33,7 +33,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import ClearHiddenTests, NbGraderPreprocessor
 from traitlets import Bool
 
-from grader import skipping
+from grader import skipping, timings
 
 NOTES = []   # (kind, text): kind "flag" for tampering, "note" for things fixed quietly
 EXECUTION_TAGS = {"skip-execution", "raises-exception", "remove-cell", "remove-input", "remove-output",
@@ -71,7 +71,6 @@ class RebuildFromSource(NbGraderPreprocessor):
                             "(grader/skipping.py)").tag(config=True)
 
     def preprocess(self, nb, resources):
-        from grader import timings
         with timings.timed("rebuilding the notebook from the source"):
             return self._preprocess(nb, resources)
 

@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 
 from gradeclient import wire
+from grader import timings
 from grader.checks.answer import Answer, AnswerGone
 
 CHECK_NAMES = {"check": "check", "check_answer": "answer"}
@@ -291,7 +292,6 @@ class VerdictServer:
             wire.send(conn, {"op": "done"})
 
     def _decide(self, conn, first, item):
-        from grader import timings
         with timings.timed("the verdicts (the checks, in the grader; part of the test cells)"):
             return self._verdict(conn, first, item)
 

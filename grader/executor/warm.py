@@ -44,6 +44,14 @@ STUB = ["/bin/sh", "-c", "echo ready; exec cat >/dev/null"]
 INLINE = "module://matplotlib_inline.backend_inline"   # what ipykernel sets before a kernel's first cell
 
 
+def kernel_environment(box):
+    """A warm kernel's environment, the template's too: the sandbox's, with the backend
+    ipykernel would set before the first cell (matplotlib reads it at import)."""
+    env = box.environment()
+    env.setdefault("MPLBACKEND", INLINE)
+    return env
+
+
 class TemplateFailed(RuntimeError):
     pass
 
@@ -65,9 +73,7 @@ class Template:
                                        files={"/tmp/zygote.py": str(SOURCE)})
         ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self._sock = ours
-        env = self._box.environment()
-        env.setdefault("MPLBACKEND", INLINE)
-        self.env = env
+        env = kernel_environment(self._box)
         args = [sandboxing.BWRAP, "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
                 "--die-with-parent", "--new-session"]
         # not its own PID namespace: a process can join only a PID namespace below its own
@@ -203,8 +209,7 @@ def enter(box, template_, connection_file, info_fd, ready_fd, keepalive, stderr=
     ns = []
     try:
         ns = [os.open(f"/proc/{pid}/ns/{name}", os.O_RDONLY) for name in NAMESPACES]
-        env = box.environment()
-        env.setdefault("MPLBACKEND", INLINE)
+        env = kernel_environment(box)
         return template_.fork(ns, keepalive, stderr, uid=box.uid, cwd=box.cwd, env=env,
                               limits=box.rlimits(), connection_file=connection_file)
     finally:
