@@ -313,16 +313,21 @@ class NotebookPage:
         self.check_no_dialog("after restarting the kernel")
         code = [i for i, c in enumerate(self.execution_counts()) if c != "-"]
         for i in code:
-            self.page.evaluate(f"() => {{ window.jupyterapp.shell.currentWidget.content.activeCellIndex = {i}; }}")
-            self.command("notebook:run-cell")
-            while True:
-                st = self.page.evaluate(f"""() => {{
+            self._check_time(deadline, f"cell {i} to run")
+            # the command's promise settles once the kernel has replied and gone idle, so
+            # one round trip per cell suffices; a cell still unfinished after it is waited for
+            state = self.page.evaluate(f"""async () => {{
+                const p = window.jupyterapp.shell.currentWidget;
+                p.content.activeCellIndex = {i};
+                await window.jupyterapp.commands.execute("notebook:run-cell");
+                const c = p.content.model.cells.get({i});
+                return [c.executionCount, c.executionState, p.sessionContext.session?.kernel?.status]; }}""")
+            while not (state[0] is not None and state[1] != "running" and state[2] == "idle"):
+                self._check_time(deadline, f"cell {i} to run (state {state})")
+                time.sleep(0.1)
+                state = self.page.evaluate(f"""() => {{
                     const p = window.jupyterapp.shell.currentWidget, c = p.content.model.cells.get({i});
                     return [c.executionCount, c.executionState, p.sessionContext.session?.kernel?.status]; }}""")
-                if st[0] is not None and st[1] != "running" and st[2] == "idle":
-                    break
-                self._check_time(deadline, f"cell {i} to run (state {st})")
-                time.sleep(0.1)
         self.check_no_dialog("after running the cells")
         return self.notebook_json()
 
