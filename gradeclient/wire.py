@@ -7,6 +7,7 @@ pickle, no code, no object a sender chooses.
 """
 import base64
 import json
+import math
 import struct
 
 import numpy as np
@@ -129,7 +130,7 @@ def decode(value, depth=0, tensors=False):
             raise ProtocolError(f"dtype {dtype} may not cross the wire")
         shape = tuple(int(s) for s in shape)
         raw = base64.b64decode(data, validate=True)
-        if any(s < 0 for s in shape) or int(np.prod(shape, dtype=np.int64)) * dtype.itemsize != len(raw):
+        if any(s < 0 for s in shape) or math.prod(shape) * dtype.itemsize != len(raw):
             raise ProtocolError("array data does not match its shape")
         a = np.frombuffer(raw, dtype=dtype).reshape(shape).copy()
         if tensors and value.get("torch"):

@@ -205,6 +205,11 @@ def cmd_check(args):
     why = sandbox.probe()
     if why:
         print(f"notice: no sandbox here ({why}): your notebook runs unprotected, as you.")
+    elif not args.cold:
+        # the kernels' template starts (matplotlib's cache, then its imports, in processes
+        # of their own) while this command reads the course and imports what grading uses
+        from grader.executor import warm
+        warm.prestart_beside()
     with pipeline.temporary_course(root, assignment) as tmp:
         dest = tmp / "submitted" / "you" / assignment / notebook.name
         dest.parent.mkdir(parents=True)
@@ -215,7 +220,8 @@ def cmd_check(args):
         [result] = pipeline.autograde(tmp, jobs=1, timeout=args.timeout, memory_mb=args.memory,
                                       db_url=f"sqlite:///{tmp / 'gradebook.db'}",
                                       notebook_timeout=args.notebook_timeout,
-                                      sandbox="off" if why else "require", full=args.full, warm=not args.cold)
+                                      sandbox="off" if why else "require", full=args.full, warm=not args.cold,
+                                      inline=True)
         graded = tmp / "autograded" / "you" / assignment / notebook.name
         messages = _messages(graded) if graded.exists() else {}
     if not result.ok:

@@ -1,4 +1,5 @@
-"""Where grading tasks run: this machine's process pool, or a Dask cluster.
+"""Where grading tasks run: this machine's process pool, a Dask cluster, or (``check``)
+the command's own process.
 
 Both take the same ``grader.task.Task`` objects and yield the same ``grader.task.Outcome``
 objects, one per task, in the order they finish; the command (grader.pipeline) writes
@@ -47,6 +48,14 @@ def local(jobs, processes, initializer, initargs, stall):
                 return
             left.pop((outcome.result.student, outcome.result.assignment), None)
             yield outcome
+
+
+def inline(jobs, initializer, initargs):
+    """Grade ``jobs`` one after another in this process (``check``: one notebook, and no
+    worker process to start and import everything again before it)."""
+    initializer(*initargs)
+    for job in jobs:
+        yield grading.grade(job)
 
 
 def _deaths(keys, dask_scheduler=None):

@@ -305,7 +305,7 @@ def _roster(config):
 
 def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_url=None,
               progress=None, notebook_timeout=600, new_students=True, sandbox="require",
-              cluster=None, force=False, cluster_timeout=30, full=False, warm=True):
+              cluster=None, force=False, cluster_timeout=30, full=False, warm=True, inline=False):
     """Grade every submission under ``submitted`` (default: root/submitted). Returns Results.
 
     ``new_students=False``: only students already in the gradebook (a roster imported
@@ -315,14 +315,15 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
     nothing it depends on changed since, is not graded again unless ``force``
     (grader/records.py). ``full``: run every cell of each notebook, not only those grading
     needs (grader/skipping.py). ``warm=False``: every kernel starts cold, not forked from a
-    template that did the imports (grader/executor/warm.py). When the cluster's scheduler
-    cannot be reached or goes away, ``engines.ClusterError`` is raised with ``.results``,
-    what was finished (and saved)."""
+    template that did the imports (grader/executor/warm.py). ``inline``: grade in this
+    process, one submission after another, with no worker process to start (``check``).
+    When the cluster's scheduler cannot be reached or goes away, ``engines.ClusterError``
+    is raised with ``.results``, what was finished (and saved)."""
     from grader import engines
     client = engines.connect(cluster, cluster_timeout) if cluster else None
     try:
         return _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout,
-                          new_students, sandbox, client, force, full, warm)
+                          new_students, sandbox, client, force, full, warm, inline)
     finally:
         if client is not None:
             with contextlib.suppress(Exception):
@@ -330,7 +331,7 @@ def autograde(root, submitted=None, jobs=None, timeout=60, memory_mb=4096, db_ur
 
 
 def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, notebook_timeout, new_students,
-               sandbox, client, force, full=False, warm=True):
+               sandbox, client, force, full=False, warm=True, inline=False):
     from grader import engines, records
     root = pathlib.Path(root).resolve()
     submitted = pathlib.Path(submitted or root / "submitted").resolve()
@@ -384,6 +385,8 @@ def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, note
             return sorted(results, key=lambda r: (r.assignment, r.student))
         if client is not None:
             outcomes = engines.cluster(work, client)
+        elif inline:
+            outcomes = engines.inline(work, _init_worker, (scratch, warm and sandbox != "off"))
         else:
             # a worker process that dies takes its task with it: after a long silence the
             # parent gives up on the rest instead of waiting forever

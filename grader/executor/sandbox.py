@@ -242,15 +242,16 @@ class Sandbox:
             args.append("--unshare-user")
         if info_fd is not None:
             args += ["--info-fd", str(info_fd)]
-        args += self.filesystem() + ["--chdir", self.cwd, "--clearenv"]
+        # a probe needs no files copied in (nor matplotlib's cache, built on first use)
+        args += self.filesystem(copies=not probe) + ["--chdir", self.cwd, "--clearenv"]
         for k, v in self.environment().items():
             args += ["--setenv", k, str(v)]
         # as an ordinary user RLIMIT_NPROC would count all of that user's processes
         return args + ["--"] + self.limit_command() + list(cmd)
 
-    def filesystem(self):
+    def filesystem(self, copies=True):
         """bubblewrap's arguments for the file system the kernel sees (the module's
-        docstring says what it holds)."""
+        docstring says what it holds). ``copies=False``: without the copied files."""
         ro = self.readonly_paths()
         # the writable tmpfs first: the folders leading to the bound paths may lie in /tmp
         args = ["--size", str(self.limits.disk_mb << 20), "--tmpfs", "/tmp", "--chmod", "1777", "/tmp"]
@@ -273,7 +274,7 @@ class Sandbox:
                  "--perms", "0777", "--dir", self.home, "--perms", "0777", "--dir", self.cwd,
                  "--bind", self.workdir, self.workdir]
         files = {**{f"{self.home}/.matplotlib/{name}": path for name, path in matplotlib_cache().items()},
-                 **self.files}
+                 **self.files} if copies else {}
         if files:
             args += ["--perms", "0777", "--dir", f"{self.home}/.matplotlib"]
         for dest, src in files.items():

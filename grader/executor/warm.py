@@ -183,6 +183,17 @@ def prestart():
     template()
 
 
+def prestart_beside():
+    """Start this process's template from a thread of its own, without waiting for it
+    (``check``: matplotlib's cache and the template's start overlap the command's work).
+    The thread lives as long as the process: bubblewrap dies with the thread that
+    started it."""
+    def keep():
+        template()
+        threading.Event().wait()
+    threading.Thread(target=keep, name="warm-template", daemon=True).start()
+
+
 def _read_until(fd, end, timeout, what):
     data, deadline = b"", time.monotonic() + timeout
     try:
