@@ -209,7 +209,7 @@ def cmd_check(args):
         # the kernels' template starts (matplotlib's cache, then its imports, in processes
         # of their own) while this command reads the course and imports what grading uses
         from grader.executor import warm
-        warm.prestart_beside()
+        warm.prestart()
     with pipeline.temporary_course(root, assignment) as tmp:
         dest = tmp / "submitted" / "you" / assignment / notebook.name
         dest.parent.mkdir(parents=True)

@@ -143,6 +143,7 @@ class Template:
 
 _template = None
 _failures = 0
+_prestarted = False
 _guard = threading.Lock()
 
 
@@ -178,16 +179,17 @@ def failed(broken):
 
 
 def prestart():
-    """Start this process's template now, to import beside the worker's other work (a
-    grading worker does it as it starts, in its main thread)."""
-    template()
+    """Start this process's template now, without waiting for it, so that its start
+    (matplotlib's cache, then its imports, each in a process of its own) overlaps the
+    caller's own work: a grading worker's imports, ``check``'s reading of the course.
+    From a thread that lives as long as the process: bubblewrap dies with the thread
+    that started it."""
+    global _prestarted
+    with _guard:
+        if _prestarted:
+            return
+        _prestarted = True
 
-
-def prestart_beside():
-    """Start this process's template from a thread of its own, without waiting for it
-    (``check``: matplotlib's cache and the template's start overlap the command's work).
-    The thread lives as long as the process: bubblewrap dies with the thread that
-    started it."""
     def keep():
         template()
         threading.Event().wait()
