@@ -30,6 +30,7 @@ fallback where that wheel does not exist (.ci/install-bubblewrap installs Debian
 import contextlib
 import fcntl
 import functools
+import hashlib
 import os
 import pathlib
 import shutil
@@ -98,17 +99,33 @@ def processes_of(uid):
 
 @functools.lru_cache(maxsize=1)
 def matplotlib_cache():
-    """matplotlib's font cache, built once per grading process in a folder of its own
-    (a fresh sandbox would otherwise spend a third of a second rebuilding it in every
-    kernel); {file name: path}, empty where matplotlib is missing."""
-    folder = pathlib.Path(tempfile.mkdtemp(prefix="grader-mplcache-"))
+    """matplotlib's font cache, built once per machine and version of matplotlib (a fresh
+    sandbox would otherwise spend a third of a second rebuilding it in every kernel, and
+    each grading process half a second building it) and kept, as matplotlib keeps its own,
+    in the user's cache folder; {file name: path}, empty where it cannot be built. The
+    kernels get copies."""
     try:
-        subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], timeout=120,
-                       env={"MPLCONFIGDIR": str(folder), "PATH": os.environ.get("PATH", "")},
-                       capture_output=True)
-    except (OSError, subprocess.TimeoutExpired):
+        from importlib.metadata import version
+        mpl = version("matplotlib")
+    except Exception:   # noqa: BLE001 (no matplotlib: nothing to cache)
         return {}
-    return {p.name: str(p) for p in folder.iterdir() if p.is_file()}
+    tag = hashlib.sha256(f"{sys.executable}\0{mpl}".encode()).hexdigest()[:12]
+    base = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "grader"
+    folder = base / f"matplotlib-{mpl}-{tag}"
+    if not (folder.is_dir() and any(folder.glob("fontlist-*.json"))):
+        try:
+            base.mkdir(parents=True, exist_ok=True)
+            scratch = pathlib.Path(tempfile.mkdtemp(prefix="mplcache-", dir=base))
+            subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], timeout=120,
+                           env={"MPLCONFIGDIR": str(scratch), "PATH": os.environ.get("PATH", "")},
+                           capture_output=True)
+            try:
+                os.rename(scratch, folder)   # whole or not at all; a build that lost the race is dropped
+            except OSError:
+                shutil.rmtree(scratch, ignore_errors=True)
+        except (OSError, subprocess.TimeoutExpired):
+            return {}
+    return {p.name: str(p) for p in folder.iterdir() if p.is_file()} if folder.is_dir() else {}
 
 
 def _package_dir(name):

@@ -32,10 +32,11 @@ from grader.executor import sandbox as sandboxing
 
 log = logging.getLogger(__name__)
 
-# what a graded kernel imports (the lessons' setup cells, ipykernel and the inline backend)
-PRELOAD = ("numpy", "torch", "torch.nn.functional", "matplotlib", "matplotlib.pyplot", "matplotlib.patches",
-           "matplotlib_inline.backend_inline", "ipykernel.kernelapp", "ipykernel.ipkernel", "ipywidgets",
-           "IPython.display", "tqdm.auto", "descentlab", "gradeclient")
+# what a graded kernel imports (the lessons' setup cells, ipykernel and the inline backend),
+# and torch._dynamo, which the first step of any torch.optim optimizer imports (1.5 s)
+PRELOAD = ("numpy", "torch", "torch.nn.functional", "torch._dynamo", "matplotlib", "matplotlib.pyplot",
+           "matplotlib.patches", "matplotlib_inline.backend_inline", "ipykernel.kernelapp", "ipykernel.ipkernel",
+           "ipywidgets", "IPython.display", "tqdm.auto", "descentlab", "gradeclient")
 NAMESPACES = ("cgroup", "mnt", "net", "ipc", "uts", "pid")
 CAPABILITIES = ("CAP_SYS_ADMIN", "CAP_SYS_CHROOT", "CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
 SOURCE = pathlib.Path(__file__).with_name("zygote.py")
