@@ -17,9 +17,7 @@ import sys
 import textwrap
 import warnings
 
-import nbformat
-
-from grader import pipeline, twins
+from grader import pipeline
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -30,6 +28,7 @@ def _root(args):
 
 def _sync_twins(root, assignments, prefer=None):
     """Sync the lessons' text twins; False (after saying why) when one cannot be."""
+    from grader import twins  # jupytext: 0.3 s that a check does without
     try:
         for change in twins.sync_all(root, assignments, prefer=prefer):
             print(change)
@@ -40,6 +39,7 @@ def _sync_twins(root, assignments, prefer=None):
 
 
 def cmd_twins(args):
+    from grader import twins
     root = _root(args)
     if args.check:
         found = [d for nb in twins.lessons(root)
@@ -179,6 +179,7 @@ def cmd_export(args):
 
 
 def _messages(autograded_nb):
+    import nbformat
     nb = nbformat.read(autograded_nb, as_version=4)
     out = {}
     for c in nb.cells:
@@ -190,8 +191,17 @@ def _messages(autograded_nb):
     return out
 
 
+CHECK_OPTIONS = ("notebook", "root", "timeout", "notebook_timeout", "memory", "full", "cold")
+
+
 def cmd_check(args):
     root = _root(args)
+    if args.stop:
+        from grader import checkserver
+        return checkserver.stop(root)
+    if not args.notebook:
+        print("check needs a NOTEBOOK (or --stop)", file=sys.stderr)
+        return 2
     notebook = pathlib.Path(args.notebook).resolve()
     assignment = notebook.parent.name
     if not notebook.exists():
@@ -200,6 +210,29 @@ def cmd_check(args):
     if assignment not in pipeline.source_assignments(root):
         print(f"{notebook} is not in an assignment folder of this course "
               f"({', '.join(pipeline.source_assignments(root))})", file=sys.stderr)
+        return 2
+    options = {name: getattr(args, name) for name in CHECK_OPTIONS} | {"notebook": str(notebook), "root": str(root)}
+    from grader import checkserver
+    if not args.no_server and checkserver.enabled():
+        code = checkserver.check(root, options)
+        if code is not None:
+            return code
+    return check_here(check_options(options))
+
+
+def check_options(options):
+    """The options of a check (as the command line gives them, or as the check server
+    receives them) as the namespace ``check_here`` reads."""
+    return argparse.Namespace(**{name: options[name] for name in CHECK_OPTIONS})
+
+
+def check_here(args):
+    """Grade one notebook in this process (the command's, or the check server's)."""
+    root = pathlib.Path(args.root)
+    notebook = pathlib.Path(args.notebook)
+    assignment = notebook.parent.name
+    if not notebook.exists():
+        print(f"no notebook at {notebook}", file=sys.stderr)
         return 2
     from grader.executor import sandbox
     why = sandbox.probe()
@@ -304,13 +337,19 @@ def main(argv=None):
     p.add_argument("--db", help="gradebook SQLAlchemy URL")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("check", help="grade one notebook against the hidden tests; exit 0 only on full marks")
-    p.add_argument("notebook")
+    p = sub.add_parser("check", help="grade one notebook against the hidden tests; exit 0 only on full marks",
+                       description="Grade one notebook against the hidden tests; exit 0 only on full marks. The "
+                                   "first check starts a warm check server for the course, which grades the next "
+                                   "checks at once and ends after 10 idle minutes (grader/checkserver.py).")
+    p.add_argument("notebook", nargs="?")
     p.add_argument("--timeout", type=int, default=60, help="seconds per cell")
     p.add_argument("--notebook-timeout", type=int, default=600, help="seconds for the whole notebook")
     p.add_argument("--memory", type=int, default=4096, help="memory limit for the kernel in MB")
     p.add_argument("--full", action="store_true", help=FULL_HELP)
     p.add_argument("--cold", action="store_true", help=COLD_HELP)
+    p.add_argument("--no-server", action="store_true",
+                   help="grade in this process, not on the course's warm check server (also: GRADER_CHECK_SERVER=off)")
+    p.add_argument("--stop", action="store_true", help="end the course's check server, if one runs")
     p.set_defaults(func=cmd_check)
 
     args = parser.parse_args(argv)

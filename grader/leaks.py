@@ -18,8 +18,6 @@ import ast
 import pathlib
 import re
 
-import nbformat
-
 SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.S)
 MIN_LINE = 18          # shorter solution lines (``return x_new, v_new``) are not specific
 # a line that computes (an update, a moment, a schedule) rather than plumbing such as a loop
@@ -38,6 +36,7 @@ def _answer_cells(nb):
 
 def graded(root):
     """{name: assignment} and {assignment: set of specific solution lines}, from solutions/."""
+    import nbformat
     names, lines = {}, {}
     for path in sorted(pathlib.Path(root, "solutions").glob("[0-9]*/*.ipynb")):
         assignment = path.parent.name
@@ -74,6 +73,7 @@ def _definitions(source):
 
 def _readable(root):
     """(where, assignment or None, code) for every piece of code a student can read."""
+    import nbformat
     root = pathlib.Path(root)
     for path in sorted((root / "course").glob("[0-9]*/*.ipynb")):
         nb = nbformat.read(path, as_version=4)

@@ -22,9 +22,10 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 
-import nbformat
-
 from grader import leaks, skipping, task
+
+# nbformat (0.2 s, with jsonschema) is imported in the functions that read notebooks: a
+# check's command, which only hands its notebook to the check server, does without it
 
 MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 
@@ -64,6 +65,7 @@ def source_assignments(root):
 
 def markers_left(path):
     """Markers of solutions or hidden tests left in a released notebook."""
+    import nbformat
     nb = nbformat.read(path, as_version=4)
     text = "\n".join(c.source for c in nb.cells)
     return [m for m in MARKERS if m in text] + (["import grader"] if re.search(r"\bgrader\b", text) else [])
@@ -71,6 +73,7 @@ def markers_left(path):
 
 def release(root, assignments=None, db_url=None):
     """Generate course/ from solutions/ and check nothing leaked. Returns problems."""
+    import nbformat
     api = make_api(load_config(root, db_url))
     problems = []
     for a in assignments or source_assignments(root):
@@ -178,7 +181,7 @@ def _structure_db(root, assignments, path):
             raise RuntimeError(f"cannot build the gradebook structure of {a}:\n{result.get('error')}")
 
 
-def _init_worker(scratch, sandboxed=True):
+def _init_worker(scratch, sandboxed=True, ahead=True):
     task.use_scratch(scratch)   # (task.grade quiets nbgrader's SQLAlchemy warnings itself)
     if sandboxed:
         from grader.executor import warm
@@ -187,6 +190,10 @@ def _init_worker(scratch, sandboxed=True):
     # with torch) before its first task rather than during it
     from grader import checks  # noqa: F401
     from grader.executor import execute, rebuild  # noqa: F401
+    if ahead:
+        # and torch._dynamo, which the first step of a torch.optim optimizer imports (1.5 s):
+        # a worker grades many submissions; a check of 01-04 would wait for it for nothing
+        import torch._dynamo  # noqa: F401
 
 
 def expected_notebooks(root, assignment):
@@ -195,6 +202,7 @@ def expected_notebooks(root, assignment):
 
 def unreadable(root, submitted, assignment):
     """Why the submission cannot be graded at all (missing or broken notebooks), or ''."""
+    import nbformat
     folder = pathlib.Path(submitted)
     for name in expected_notebooks(root, assignment):
         path = folder / name
@@ -223,6 +231,7 @@ def _read_outputs(result, folder, memory_mb):
     """Problems visible in the graded notebooks' outputs. Only fixed texts: an output is
     the kernel's, and whatever it says is never copied into the summary. (The limits the
     executor enforces itself, time and kernel deaths, it records directly.)"""
+    import nbformat
     for path in sorted(folder.glob("*.ipynb")):
         nb = nbformat.read(path, as_version=4)
         for i, cell in enumerate(nb.cells):
@@ -248,6 +257,7 @@ def _short_error(text):
 def _save_grades(root, submitted, config, result):
     """Write one submission's grades to the real gradebook with nbgrader's own code
     (the submission time from ``submitted``/student/assignment/timestamp.txt)."""
+    import nbformat
     from nbgrader.api import Gradebook
     from nbgrader.preprocessors import SaveAutoGrades
     db_url = config.CourseDirectory.db_url
@@ -386,7 +396,7 @@ def _autograde(root, submitted, jobs, timeout, memory_mb, db_url, progress, note
         if client is not None:
             outcomes = engines.cluster(work, client)
         elif inline:
-            outcomes = engines.inline(work, _init_worker, (scratch, warm and sandbox != "off"))
+            outcomes = engines.inline(work, _init_worker, (scratch, warm and sandbox != "off", False))
         else:
             # a worker process that dies takes its task with it: after a long silence the
             # parent gives up on the rest instead of waiting forever

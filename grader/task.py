@@ -179,7 +179,11 @@ def _sandbox_missing():
 
 
 def use_scratch(folder):
-    """Grade in ``folder`` (a pool worker's initializer); by default a temporary folder."""
+    """Grade in ``folder`` (a pool worker's initializer, or each of a check server's
+    checks); by default a temporary folder. The courses built in another folder are
+    forgotten: that folder may be gone."""
+    if _process.get("scratch") != pathlib.Path(folder):
+        _process.pop("courses", None)
     _process["scratch"] = pathlib.Path(folder)
 
 

@@ -26,6 +26,9 @@ def env():
     e["PATH"] = f"{BIN}{os.pathsep}{e.get('PATH', '')}"  # nbgrader runs alembic from the venv
     e.pop("NBGRADER_DB_URL", None)
     e["MPLBACKEND"] = "agg"
+    # a check grades in its own process: a warm check server (grader/checkserver.py) per
+    # course root would outlive the test by ten minutes; tests/test_check_server.py tests it
+    e["GRADER_CHECK_SERVER"] = "off"
     return e
 
 
