@@ -105,7 +105,7 @@ def _connect(path, wait=0.0):
 
 def _spawn(root, paths):
     with open(paths["log"], "wb") as log:
-        subprocess.Popen([sys.executable, "-m", "grader.checkserver", str(root)], stdin=subprocess.DEVNULL,
+        subprocess.Popen([sys.executable, "-m", "grader.checkserver", str(root)], cwd=root, stdin=subprocess.DEVNULL,
                          stdout=log, stderr=subprocess.STDOUT, start_new_session=True, close_fds=True)
 
 
@@ -216,7 +216,9 @@ def _read_request(conn):
 
 
 def _warm_up():
-    """What every check needs, done once: the imports and the warm-kernel template."""
+    """What every check needs, done once: the imports and the warm-kernel template. With
+    torch._dynamo, which the first step of a torch.optim optimizer imports (1.5 s, for
+    05-07's references): the template imports it too, and takes as long as this."""
     from grader import cli, pipeline  # noqa: F401
     from grader.executor import sandbox
     if not sandbox.probe():
@@ -226,16 +228,10 @@ def _warm_up():
     import nbgrader.api  # noqa: F401
     import nbgrader.apps  # noqa: F401
     import nbgrader.preprocessors  # noqa: F401
+    import torch._dynamo  # noqa: F401
 
     from grader import checks  # noqa: F401
     from grader.executor import execute, rebuild  # noqa: F401
-
-
-def _warm_up_more():
-    """What only some checks need (05-07's references step torch.optim optimizers, whose
-    first step imports torch._dynamo, 1.5 s): done after the first check, while the
-    server waits for the next, so that the first check does not wait for it."""
-    import torch._dynamo  # noqa: F401
 
 
 def _serve_one(conn, version, root, retire):
@@ -328,8 +324,6 @@ def serve(root):
             served += 1
             if served >= MAX_CHECKS:
                 return 0   # a fresh server for the next hundred: nothing piles up in a long session
-            if served == 1:
-                _warm_up_more()
     except KeyboardInterrupt:
         return 0
     finally:

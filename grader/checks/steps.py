@@ -255,6 +255,10 @@ def call(spec, fn, case, **kwargs):
         raise CheckFailed(f"{case.describe(spec)} raised {type(e).__name__}: {e}") from None
     names = ["x", "g", *spec.state]
     for name, a, b in zip(names, args[:len(before)], before, strict=True):  # the arrays, not t
+        # the same bytes: unchanged (the common case, twenty times faster to see than with
+        # array_equal, which then only decides between -0.0 and 0.0 or two NaNs' payloads)
+        if a.tobytes() == b.tobytes():
+            continue
         if not np.array_equal(a, b, equal_nan=True):
             raise CheckFailed(f"{case.describe(spec)} changed its input {name} in place "
                               f"(for example {name} *= ... or {name}[...] = ...); return new arrays "

@@ -210,7 +210,13 @@ class VerdictServer:
     def close(self):
         self._stop.set()
         with contextlib.suppress(OSError):
+            # wakes the serving thread's accept (closing alone would leave it blocked, and a
+            # grading process that lives on, a worker or the check server, with one thread
+            # and one socket more per submission)
+            self._listener.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
             self._listener.close()
+        self._thread.join(timeout=5)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path)
         self.end_cell()
