@@ -34,6 +34,11 @@ def check(runtime, *args):
                          capture_output=True, text=True)
     seconds = time.perf_counter() - start
     total = next((ln for ln in out.stdout.splitlines() if ln.startswith("total:")), f"exit {out.returncode}")
+    if out.returncode != 0 and args and args[0] != "--stop":   # a complete notebook lost points: say where
+        lost = [ln for ln in out.stdout.splitlines() if ln[:1].isalpha() and len(ln.split()) > 2
+                and not ln.startswith("question ") and ln.split()[1] != ln.split()[2]]
+        print(f"  {' '.join(map(str, args))}: {total}\n    " + "\n    ".join(lost + out.stderr.splitlines()[-5:]),
+              flush=True)
     return seconds, total
 
 
