@@ -139,8 +139,9 @@ def check(root, options):
     for _ in range(2):   # a second time after a server of another version has ended
         conn = _connect(paths["socket"])
         if conn is None:
+            idle = f"{_idle() // 60} idle minutes" if _idle() >= 120 else f"{_idle()} idle seconds"
             print("starting a warm check server for this course: the next checks start at once "
-                  f"(it ends after {_idle() // 60} idle minutes, or with `python -m grader check --stop`)")
+                  f"(it ends after {idle}, or with `python -m grader check --stop`)")
             sys.stdout.flush()
             _spawn(root, paths)
             conn = _connect(paths["socket"], CONNECT_SECONDS)
@@ -206,13 +207,20 @@ def _peer_uid(conn):
 
 
 def _read_request(conn):
+    """The command's one line, or None (nothing within 10 s, too long, not JSON)."""
     data = b""
-    while not data.endswith(b"\n") and len(data) < 1 << 16:
-        chunk = conn.recv(4096)
-        if not chunk:
-            return None
-        data += chunk
-    return json.loads(data)
+    conn.settimeout(10)
+    try:
+        while not data.endswith(b"\n") and len(data) < 1 << 16:
+            chunk = conn.recv(4096)
+            if not chunk:
+                return None
+            data += chunk
+        return json.loads(data)
+    except (OSError, ValueError):
+        return None
+    finally:
+        conn.settimeout(None)
 
 
 def _warm_up():
@@ -314,7 +322,6 @@ def serve(root):
                 conn, _ = listener.accept()
             except TimeoutError:
                 return 0
-            conn.settimeout(None)
             with conn:
                 try:
                     if not _serve_one(conn, version, root, retire):
