@@ -139,7 +139,8 @@ def check(root, options):
     for _ in range(2):   # a second time after a server of another version has ended
         conn = _connect(paths["socket"])
         if conn is None:
-            idle = f"{_idle() // 60} idle minutes" if _idle() >= 120 else f"{_idle()} idle seconds"
+            seconds = _idle()
+            idle = f"{seconds // 60} idle minutes" if seconds >= 120 else f"{seconds} idle seconds"
             print("starting a warm check server for this course: the next checks start at once "
                   f"(it ends after {idle}, or with `python -m grader check --stop`)")
             sys.stdout.flush()
@@ -224,9 +225,8 @@ def _read_request(conn):
 
 
 def _warm_up():
-    """What every check needs, done once: the imports and the warm-kernel template. With
-    torch._dynamo, which the first step of a torch.optim optimizer imports (1.5 s, for
-    05-07's references): the template imports it too, and takes as long as this."""
+    """What every check needs, done once: the warm-kernel template, and the imports
+    (torch._dynamo among them: the template imports it too, and takes as long)."""
     from grader import cli, pipeline  # noqa: F401
     from grader.executor import sandbox
     if not sandbox.probe():
@@ -235,11 +235,7 @@ def _warm_up():
         sandbox.matplotlib_cache()
     import nbgrader.api  # noqa: F401
     import nbgrader.apps  # noqa: F401
-    import nbgrader.preprocessors  # noqa: F401
-    import torch._dynamo  # noqa: F401
-
-    from grader import checks  # noqa: F401
-    from grader.executor import execute, rebuild  # noqa: F401
+    pipeline.import_for_grading(dynamo=True)
 
 
 def _serve_one(conn, version, root, retire):

@@ -186,13 +186,18 @@ def _init_worker(scratch, sandboxed=True, ahead=True):
     if sandboxed:
         from grader.executor import warm
         warm.prestart()   # the warm-kernel template imports while the worker reads its first task
-    # and the worker meanwhile imports what grading uses (nbgrader, the executor, the checks
-    # with torch) before its first task rather than during it
+    import_for_grading(ahead)
+
+
+def import_for_grading(dynamo=True):
+    """What grading uses, imported before the first task rather than during it (a worker,
+    and the check server, which also starts the template meanwhile): nbgrader, the
+    executor, the checks with torch; with ``dynamo``, torch._dynamo too, which the first
+    step of a torch.optim optimizer imports (1.5 s). A worker grades many submissions; a
+    check in its own process of 01-04 would wait for it for nothing."""
     from grader import checks  # noqa: F401
     from grader.executor import execute, rebuild  # noqa: F401
-    if ahead:
-        # and torch._dynamo, which the first step of a torch.optim optimizer imports (1.5 s):
-        # a worker grades many submissions; a check of 01-04 would wait for it for nothing
+    if dynamo:
         import torch._dynamo  # noqa: F401
 
 

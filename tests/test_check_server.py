@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from grader import checkserver
 from tests.course import ROOT, env, fill, solution_code
 
 A = "01_momentum"
@@ -99,8 +100,7 @@ def notebooks(tmp_path_factory, runtime):
     answers = solution_code(A)
     first = next(iter(answers))
     # the socket's name is known before the server starts: one per course root and interpreter
-    import hashlib
-    key = hashlib.sha256(f"{ROOT.resolve()}\0{sys.executable}".encode()).hexdigest()[:16]
+    key = checkserver._key(ROOT)
     answers[first] = PROBE.format(socket=str(folder / f"{key}.sock"), folder=str(folder)) + answers[first]
     right = tmp_path_factory.mktemp("right") / A / "momentum.ipynb"
     fill(released, answers, right)
